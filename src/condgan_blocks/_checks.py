@@ -1,0 +1,40 @@
+"""Small argument and tensor checks shared by the blocks; each raises a clear error."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+
+def check_positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+    """Return ``value`` if it is an int >= ``minimum``; raise TypeError/ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_image_batch(x: object, channels: int | None = None, *, name: str = "input") -> Tensor:
+    """Check that ``x`` is a (N, C, H, W) tensor with ``channels`` channels when given."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4:
+        raise ValueError(f"expected {name} of shape (N, C, H, W), got {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(
+            f"expected {name} with {channels} channels (N, {channels}, H, W), "
+            f"got {tuple(x.shape)}"
+        )
+    return x
+
+
+def check_divisible_size(x: Tensor, multiple: int, *, name: str = "input", why: str = "") -> None:
+    """Check that H and W of ``x`` are multiples of ``multiple``."""
+    height, width = x.shape[-2:]
+    if height % multiple or width % multiple:
+        reason = f" ({why})" if why else ""
+        raise ValueError(
+            f"{name} height and width must be multiples of {multiple}{reason}, got "
+            f"{tuple(x.shape)}; use condgan_blocks.pad_to_multiple(x, {multiple}) and "
+            "crop_padding() to run other sizes"
+        )

@@ -1,0 +1,121 @@
+"""Read an original pix2pixHD experiment folder: opt.txt and its network checkpoints."""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ._registry import BUILDERS
+from ._state_dict import load_state_dict, read_state_dict
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """Parse the ``opt.txt`` the original writes (``name: value`` lines between two rulers).
+
+    Values are read as Python literals where possible (ints, floats, bools, lists, None) and
+    kept as strings otherwise.
+    """
+    options: dict[str, Any] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if not sep or line.startswith("-") or not name.strip():
+            continue
+        value = value.strip()
+        try:
+            options[name.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            options[name.strip()] = value
+    return options
+
+
+def network_options(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Options per network, with input channels derived exactly as the original model does.
+
+    Returns:
+        ``{"G": ..., "D": ..., "E": ...}``, each holding ``kind`` and the options for ``build``.
+    """
+    label_nc = options.get("label_nc", 35)
+    input_nc = label_nc if label_nc != 0 else options.get("input_nc", 3)
+    output_nc = options.get("output_nc", 3)
+    with_instance = not options.get("no_instance", False)
+    use_features = options.get("instance_feat", False) or options.get("label_feat", False)
+    feat_num = options.get("feat_num", 3)
+
+    generator_nc = input_nc + int(with_instance) + (feat_num if use_features else 0)
+    generator_kind = "local_enhancer" if options.get("netG", "global") == "local" else "global_generator"
+    return {
+        "G": {**options, "kind": generator_kind, "input_nc": generator_nc},
+        "D": {
+            **options,
+            "kind": "multiscale_discriminator",
+            "input_nc": input_nc + output_nc + int(with_instance),
+            "use_sigmoid": options.get("no_lsgan", False),
+            "getIntermFeat": not options.get("no_ganFeat_loss", False),
+        },
+        "E": {**options, "kind": "encoder", "input_nc": output_nc},
+    }
+
+
+@dataclass
+class Pix2PixHDExperiment:
+    """The networks of an original pix2pixHD experiment, rebuilt from our blocks.
+
+    Attributes:
+        options: The parsed ``opt.txt``.
+        generator: ``netG`` (a GlobalGenerator or LocalEnhancer).
+        discriminator: ``netD`` if its checkpoint exists, else None.
+        encoder: ``netE`` if its checkpoint exists, else None.
+    """
+
+    options: dict[str, Any]
+    generator: nn.Module
+    discriminator: nn.Module | None = None
+    encoder: nn.Module | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def load_experiment(experiment_dir: str | os.PathLike, which_epoch: str | int = "latest") -> Pix2PixHDExperiment:
+    """Load the networks of an original pix2pixHD experiment folder.
+
+    Reads ``opt.txt`` (written by the original's training or test script) and
+    ``<which_epoch>_net_G.pth``, plus ``_net_D.pth`` and ``_net_E.pth`` when present, with
+    ``weights_only=True``. Input channels are derived as the original does: ``label_nc`` (or
+    ``input_nc`` when ``label_nc`` is 0), +1 for the instance boundary map unless
+    ``no_instance``, +``feat_num`` with ``instance_feat``/``label_feat``.
+
+    Every network is returned in eval mode. The original's ``test.py`` never called ``.eval()``,
+    so with ``norm=batch`` it normalised with batch statistics; call ``.train()`` to reproduce that.
+
+    Args:
+        experiment_dir: The folder holding ``opt.txt`` and the ``.pth`` files.
+        which_epoch: The checkpoint prefix, "latest" or an epoch number.
+
+    Raises:
+        FileNotFoundError: If ``opt.txt`` or the generator checkpoint is missing.
+    """
+    folder = Path(experiment_dir)
+    opt_file = folder / "opt.txt"
+    if not opt_file.is_file():
+        raise FileNotFoundError(f"no opt.txt in {folder}; expected the original's experiment folder")
+    options = parse_options(opt_file.read_text())
+    per_network = network_options(options)
+    modules: dict[str, nn.Module] = {}
+    files: dict[str, Path] = {}
+    for name, net_options in per_network.items():
+        path = folder / f"{which_epoch}_net_{name}.pth"
+        if not path.is_file():
+            if name == "G":
+                raise FileNotFoundError(f"no generator checkpoint {path.name} in {folder}")
+            continue
+        module = BUILDERS[net_options["kind"]](net_options)
+        load_state_dict(module, read_state_dict(path))
+        modules[name] = module.eval()
+        files[name] = path
+    return Pix2PixHDExperiment(
+        options, modules["G"], modules.get("D"), modules.get("E"), files
+    )

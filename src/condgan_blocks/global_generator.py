@@ -1,0 +1,106 @@
+"""G1, pix2pixHD's global generator."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ._checkpointing import run_blocks
+from ._checks import check_divisible_size, check_image_batch, check_positive_int
+from ._factory import NORMS, PADDINGS, check_choice
+from ._layers import downsampling, image_head, stem, upsampling
+from .resnet_block import ResnetBlock
+
+
+class GlobalGenerator(nn.Module):
+    """The global generator G1: encoder, residual blocks, decoder.
+
+    Layout: a 7x7 ``stem`` to ``base_channels``; ``num_downsamples`` stride-2 3x3 convolutions
+    doubling the channels; ``num_blocks`` residual blocks; as many transposed convolutions halving
+    them back; a 7x7 ``head`` and tanh. The 7x7 convolutions always reflect-pad, as in the
+    original; ``padding`` applies to the residual blocks.
+
+    Args:
+        in_channels: Input channels (label channels + boundary map + features).
+        out_channels: Image channels produced.
+        base_channels: Channels after the stem (``ngf`` in the original).
+        num_downsamples: Number of stride-2 downsamplings (``n_downsample_global``).
+        num_blocks: Number of residual blocks (``n_blocks_global``).
+        norm: "instance", "batch" or "none".
+        padding: Padding of the residual blocks: "reflect", "replicate" or "zero".
+        include_head: Build the final 7x7 convolution and tanh. Without it, ``forward`` returns
+            the last feature map, as the local enhancer needs.
+        checkpoint_activations: Recompute the residual blocks' activations in backward instead of
+            storing them (same results, lower peak memory, about one more forward of the blocks).
+
+    Shape:
+        - Input: (N, in_channels, H, W), H and W multiples of ``2 ** num_downsamples``.
+        - Output: (N, out_channels, H, W) in [-1, 1], or (N, base_channels, H, W) without head.
+
+    Examples:
+        >>> import torch
+        >>> net = GlobalGenerator(4, base_channels=8, num_downsamples=2, num_blocks=1)
+        >>> net(torch.randn(1, 4, 32, 48)).shape
+        torch.Size([1, 3, 32, 48])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int = 3,
+        *,
+        base_channels: int = 64,
+        num_downsamples: int = 4,
+        num_blocks: int = 9,
+        norm: str = "instance",
+        padding: str = "reflect",
+        include_head: bool = True,
+        checkpoint_activations: bool = False,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.out_channels = check_positive_int("out_channels", out_channels)
+        self.base_channels = check_positive_int("base_channels", base_channels)
+        self.num_downsamples = check_positive_int("num_downsamples", num_downsamples, minimum=0)
+        self.num_blocks = check_positive_int("num_blocks", num_blocks, minimum=0)
+        self.norm = check_choice("norm", norm, NORMS)
+        self.padding = check_choice("padding", padding, PADDINGS)
+        self.checkpoint_activations = bool(checkpoint_activations)
+
+        widths = [base_channels * 2**i for i in range(num_downsamples + 1)]
+        self.stem = stem(in_channels, base_channels, norm)
+        self.downsamples = nn.ModuleList(downsampling(w, norm) for w in widths[:-1])
+        self.blocks = nn.ModuleList(
+            ResnetBlock(widths[-1], norm=norm, padding=padding) for _ in range(num_blocks)
+        )
+        self.upsamples = nn.ModuleList(upsampling(w, norm) for w in reversed(widths[1:]))
+        self.head = image_head(base_channels, out_channels) if include_head else None
+
+    @property
+    def size_multiple(self) -> int:
+        """The number H and W must be divisible by: ``2 ** num_downsamples``."""
+        return 2**self.num_downsamples
+
+    def features(self, x: Tensor) -> Tensor:
+        """Run everything but the head.
+
+        Args:
+            x: Tensor of shape (N, in_channels, H, W).
+
+        Returns:
+            Tensor of shape (N, base_channels, H, W).
+        """
+        check_image_batch(x, self.in_channels)
+        check_divisible_size(
+            x, self.size_multiple, why=f"the generator downsamples {self.num_downsamples} times"
+        )
+        x = self.stem(x)
+        for down in self.downsamples:
+            x = down(x)
+        x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
+        for up in self.upsamples:
+            x = up(x)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.features(x)
+        return y if self.head is None else self.head(y)

@@ -1,0 +1,77 @@
+"""Identical PatchGAN discriminators at several image scales."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ._checks import check_image_batch, check_positive_int
+from .image_pyramid import downsample
+from .nlayer_discriminator import NLayerDiscriminator
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """``num_scales`` :class:`NLayerDiscriminator` s on the input downsampled 2**k times.
+
+    ``scales[0]`` sees the full resolution (fine detail), ``scales[-1]`` the coarsest level
+    (global consistency). Downsampling is pix2pixHD's 3x3 average pooling.
+
+    Args:
+        in_channels: Channels of the (label, image) pair.
+        num_scales: Number of discriminators (``num_D``).
+        base_channels: Channels of each discriminator's first layer (``ndf``).
+        num_layers: Strided layers per discriminator (``n_layers_D``).
+        norm: "instance", "batch" or "none".
+        use_sigmoid: Apply a sigmoid to every prediction.
+        return_features: Return every layer's output per scale (for the feature-matching loss).
+        spectral_norm: Wrap every convolution in spectral normalisation.
+
+    Shape:
+        - Input: (N, in_channels, H, W)
+        - Output: a list over scales, full resolution first, of lists of layer outputs; each inner
+          list is ``[prediction]`` alone when ``return_features=False``.
+
+    Examples:
+        >>> import torch
+        >>> net = MultiscaleDiscriminator(6, num_scales=2, base_channels=8)
+        >>> out = net(torch.randn(1, 6, 32, 32))
+        >>> [len(scale) for scale in out], tuple(out[1][-1].shape)
+        ([5, 5], (1, 1, 4, 4))
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        *,
+        num_scales: int = 3,
+        base_channels: int = 64,
+        num_layers: int = 3,
+        norm: str = "instance",
+        use_sigmoid: bool = False,
+        return_features: bool = True,
+        spectral_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.num_scales = check_positive_int("num_scales", num_scales)
+        self.return_features = bool(return_features)
+        self.scales = nn.ModuleList(
+            NLayerDiscriminator(
+                in_channels,
+                base_channels=base_channels,
+                num_layers=num_layers,
+                norm=norm,
+                use_sigmoid=use_sigmoid,
+                spectral_norm=spectral_norm,
+            )
+            for _ in range(num_scales)
+        )
+
+    def forward(self, x: Tensor) -> list[list[Tensor]]:
+        check_image_batch(x, self.in_channels)
+        results = []
+        for k, scale in enumerate(self.scales):
+            if k > 0:
+                x = downsample(x)
+            outputs = scale.features(x)
+            results.append(outputs if self.return_features else outputs[-1:])
+        return results

@@ -1,0 +1,96 @@
+"""PatchGAN discriminator with n strided layers."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor, nn
+
+from ._checks import check_image_batch, check_positive_int
+from ._factory import NORMS, check_choice, conv_norm_act, make_conv
+
+MAX_CHANNELS = 512
+
+
+class NLayerDiscriminator(nn.Module):
+    """pix2pixHD's PatchGAN: 4x4 convolutions with LeakyReLU(0.2), then a 1-channel prediction.
+
+    ``layers[0]`` is a stride-2 convolution without norm; ``layers[1 .. num_layers - 1]`` are
+    stride-2 convolutions doubling the channels (capped at 512) with norm; ``layers[num_layers]``
+    is the same at stride 1; ``layers[num_layers + 1]`` maps to one channel. All convolutions
+    zero-pad by 2, so a stride-2 layer maps H to floor(H / 2) + 1 and a stride-1 layer to H + 1.
+
+    Args:
+        in_channels: Channels of the (label, image) pair.
+        base_channels: Channels of the first layer (``ndf``).
+        num_layers: Number of strided layers (``n_layers_D``).
+        norm: "instance", "batch" or "none".
+        use_sigmoid: Apply a sigmoid to the prediction (for a BCE-on-probabilities loss).
+        return_features: Return every layer's output instead of the prediction alone.
+        spectral_norm: Wrap every convolution in spectral normalisation.
+
+    Shape:
+        - Input: (N, in_channels, H, W)
+        - Output: (N, 1, h, w); with ``return_features`` a list of ``num_layers + 2`` tensors,
+          the last being the prediction.
+
+    Examples:
+        >>> import torch
+        >>> net = NLayerDiscriminator(6, base_channels=8)
+        >>> net(torch.randn(1, 6, 32, 32)).shape
+        torch.Size([1, 1, 6, 6])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        *,
+        base_channels: int = 64,
+        num_layers: int = 3,
+        norm: str = "instance",
+        use_sigmoid: bool = False,
+        return_features: bool = False,
+        spectral_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        check_positive_int("base_channels", base_channels)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        check_choice("norm", norm, NORMS)
+        self.use_sigmoid = bool(use_sigmoid)
+        self.return_features = bool(return_features)
+
+        def conv(cin: int, cout: int, stride: int) -> nn.Module:
+            return make_conv(cin, cout, 4, stride=stride, spectral_norm=spectral_norm)
+
+        self.layers = nn.ModuleList([conv_norm_act(conv(in_channels, base_channels, 2), "none", "leaky_relu", base_channels)])
+        channels = base_channels
+        for n in range(1, num_layers + 1):
+            out = min(base_channels * 2**n, MAX_CHANNELS)
+            stride = 2 if n < num_layers else 1
+            self.layers.append(conv_norm_act(conv(channels, out, stride), norm, "leaky_relu", out))
+            channels = out
+        self.layers.append(nn.Sequential(OrderedDict(conv=conv(channels, 1, 1))))
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Every layer's output, the last being the prediction (after the sigmoid if used).
+
+        Args:
+            x: Tensor of shape (N, in_channels, H, W).
+
+        Returns:
+            List of ``num_layers + 2`` tensors of shape (N, C_i, h_i, w_i).
+        """
+        check_image_batch(x, self.in_channels)
+        outputs = []
+        for layer in self.layers:
+            x = layer(x)
+            outputs.append(x)
+        if self.use_sigmoid:
+            outputs[-1] = torch.sigmoid(outputs[-1])
+        return outputs
+
+    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
+        outputs = self.features(x)
+        return outputs if self.return_features else outputs[-1]
