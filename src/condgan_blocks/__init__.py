@@ -10,6 +10,10 @@ from .nlayer_discriminator import NLayerDiscriminator
 from .padding import crop_padding, pad_to_multiple
 from .resnet_block import ResnetBlock
 
+# losses (issue 3): add imports here
+
+# instance-level blocks (issue 4): add imports here
+
 __all__ = [
     "EnhancerStage",
     "GlobalGenerator",
