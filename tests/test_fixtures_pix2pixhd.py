@@ -34,7 +34,9 @@ def _assert_matches(case: dict, result) -> None:
         for label, rows in expected.items():
             got = result.get(label, torch.zeros(0, rows.shape[1], dtype=torch.float64))
             assert got.dtype == torch.float64, f"label {label}"
-            assert got.shape == rows.shape, f"label {label}: {tuple(got.shape)} vs {tuple(rows.shape)}"
+            assert got.shape == rows.shape, (
+                f"label {label}: {tuple(got.shape)} vs {tuple(rows.shape)}"
+            )
             torch.testing.assert_close(got[:, :-1], rows[:, :-1], atol=ATOL, rtol=RTOL)
             assert torch.equal(got[:, -1], rows[:, -1]), f"area column of label {label}"
         assert set(result) <= set(expected), f"extra labels {set(result) - set(expected)}"
@@ -57,11 +59,15 @@ def test_fixture_case_matches_original(path):
     _assert_matches(case, result)
     if "state_dict_after" in case["extras"]:
         after = pix2pixhd.to_original_state_dict(module)
-        torch.testing.assert_close(after, dict(case["extras"]["state_dict_after"]), atol=ATOL, rtol=RTOL)
+        torch.testing.assert_close(
+            after, dict(case["extras"]["state_dict_after"]), atol=ATOL, rtol=RTOL
+        )
 
 
 def test_fixture_folder_is_complete():
     if not PATHS:
         pytest.skip(f"reference fixtures not found at {FIXTURE_DIR}")
     kinds = {load_case(p)["kind"] for p in PATHS}
-    assert kinds <= set(pix2pixhd.kinds()), f"kinds without a builder: {kinds - set(pix2pixhd.kinds())}"
+    assert kinds <= set(pix2pixhd.kinds()), (
+        f"kinds without a builder: {kinds - set(pix2pixhd.kinds())}"
+    )

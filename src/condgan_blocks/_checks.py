@@ -22,8 +22,7 @@ def check_image_batch(x: object, channels: int | None = None, *, name: str = "in
         raise ValueError(f"expected {name} of shape (N, C, H, W), got {tuple(x.shape)}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(
-            f"expected {name} with {channels} channels (N, {channels}, H, W), "
-            f"got {tuple(x.shape)}"
+            f"expected {name} with {channels} channels (N, {channels}, H, W), got {tuple(x.shape)}"
         )
     return x
 

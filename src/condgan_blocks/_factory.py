@@ -93,9 +93,7 @@ def make_conv(
     return parametrizations.spectral_norm(conv) if spectral_norm else conv
 
 
-def conv_norm_act(
-    conv: nn.Module, norm: str, activation: str, out_channels: int
-) -> nn.Sequential:
+def conv_norm_act(conv: nn.Module, norm: str, activation: str, out_channels: int) -> nn.Sequential:
     """Chain ``conv``, a norm and an activation as children named ``conv``, ``norm``, ``act``.
 
     Parts that resolve to "none" are left out, so they add no state-dict keys.

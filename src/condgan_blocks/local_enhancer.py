@@ -18,7 +18,7 @@ _STAGES = ("all", "finest")
 
 
 class EnhancerStage(nn.Module):
-    """One local enhancer G_k: front end, residual blocks on (front end + coarser features), upsampling.
+    """One local enhancer G_k: front end, residual blocks on (front end + coarser), upsampling.
 
     Args:
         in_channels: Input channels of the full model.
@@ -180,7 +180,7 @@ class LocalEnhancer(nn.Module):
         )
         pyramid = image_pyramid(x, self.num_enhancers)
         y = self.bridge(self.global_generator(pyramid[-1]))
-        for stage, level in zip(self.stages, reversed(pyramid[:-1])):
+        for stage, level in zip(self.stages, reversed(pyramid[:-1]), strict=True):
             y = stage(level, y)
         return y
 

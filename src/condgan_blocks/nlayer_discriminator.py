@@ -64,7 +64,13 @@ class NLayerDiscriminator(nn.Module):
         def conv(cin: int, cout: int, stride: int) -> nn.Module:
             return make_conv(cin, cout, 4, stride=stride, spectral_norm=spectral_norm)
 
-        self.layers = nn.ModuleList([conv_norm_act(conv(in_channels, base_channels, 2), "none", "leaky_relu", base_channels)])
+        self.layers = nn.ModuleList(
+            [
+                conv_norm_act(
+                    conv(in_channels, base_channels, 2), "none", "leaky_relu", base_channels
+                )
+            ]
+        )
         channels = base_channels
         for n in range(1, num_layers + 1):
             out = min(base_channels * 2**n, MAX_CHANNELS)

@@ -66,9 +66,13 @@ def crop_padding(y: Tensor, padding: tuple[int, int, int, int]) -> Tensor:
         Tensor of shape (..., H' - top - bottom, W' - left - right).
     """
     if len(padding) != 4 or any(int(p) < 0 for p in padding):
-        raise ValueError(f"padding must be 4 non-negative ints (left, right, top, bottom), got {padding}")
+        raise ValueError(
+            f"padding must be 4 non-negative ints (left, right, top, bottom), got {padding}"
+        )
     left, right, top, bottom = (int(p) for p in padding)
     height, width = y.shape[-2:]
     if left + right >= width or top + bottom >= height:
-        raise ValueError(f"padding {padding} would crop away all of a tensor of shape {tuple(y.shape)}")
+        raise ValueError(
+            f"padding {padding} would crop away all of a tensor of shape {tuple(y.shape)}"
+        )
     return y[..., top : height - bottom, left : width - right]

@@ -47,7 +47,9 @@ def network_options(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     feat_num = options.get("feat_num", 3)
 
     generator_nc = input_nc + int(with_instance) + (feat_num if use_features else 0)
-    generator_kind = "local_enhancer" if options.get("netG", "global") == "local" else "global_generator"
+    generator_kind = (
+        "local_enhancer" if options.get("netG", "global") == "local" else "global_generator"
+    )
     return {
         "G": {**options, "kind": generator_kind, "input_nc": generator_nc},
         "D": {
@@ -79,7 +81,9 @@ class Pix2PixHDExperiment:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def load_experiment(experiment_dir: str | os.PathLike, which_epoch: str | int = "latest") -> Pix2PixHDExperiment:
+def load_experiment(
+    experiment_dir: str | os.PathLike, which_epoch: str | int = "latest"
+) -> Pix2PixHDExperiment:
     """Load the networks of an original pix2pixHD experiment folder.
 
     Reads ``opt.txt`` (written by the original's training or test script) and
@@ -101,7 +105,9 @@ def load_experiment(experiment_dir: str | os.PathLike, which_epoch: str | int = 
     folder = Path(experiment_dir)
     opt_file = folder / "opt.txt"
     if not opt_file.is_file():
-        raise FileNotFoundError(f"no opt.txt in {folder}; expected the original's experiment folder")
+        raise FileNotFoundError(
+            f"no opt.txt in {folder}; expected the original's experiment folder"
+        )
     options = parse_options(opt_file.read_text())
     per_network = network_options(options)
     modules: dict[str, nn.Module] = {}
@@ -116,6 +122,4 @@ def load_experiment(experiment_dir: str | os.PathLike, which_epoch: str | int = 
         load_state_dict(module, read_state_dict(path))
         modules[name] = module.eval()
         files[name] = path
-    return Pix2PixHDExperiment(
-        options, modules["G"], modules.get("D"), modules.get("E"), files
-    )
+    return Pix2PixHDExperiment(options, modules["G"], modules.get("D"), modules.get("E"), files)

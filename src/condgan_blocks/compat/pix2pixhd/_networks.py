@@ -87,7 +87,9 @@ def build_nlayer_discriminator(options: Options) -> NLayerDiscriminator:
 @register_kind("multiscale_discriminator")
 def build_multiscale_discriminator(options: Options) -> MultiscaleDiscriminator:
     return MultiscaleDiscriminator(
-        _get(options, "input_nc"), num_scales=_get(options, "num_D"), **_discriminator_options(options)
+        _get(options, "input_nc"),
+        num_scales=_get(options, "num_D"),
+        **_discriminator_options(options),
     )
 
 
@@ -102,7 +104,9 @@ def conv_norm_map(ours: str, original: str, index: int) -> dict[str, str]:
 
 def resnet_block_map(block: ResnetBlock, ours: str, original: str) -> dict[str, str]:
     # Reflect/replicate blocks hold a padding module before each conv; zero padding does not.
-    conv1, norm1, conv2, norm2 = (1, 2, 5, 6) if block.conv1.padding_mode != "zeros" else (0, 1, 3, 4)
+    conv1, norm1, conv2, norm2 = (
+        (1, 2, 5, 6) if block.conv1.padding_mode != "zeros" else (0, 1, 3, 4)
+    )
     prefix = f"{original}.conv_block"
     return {
         f"{ours}.conv1": f"{prefix}.{conv1}",
@@ -116,13 +120,17 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def global_generator_map(net: GlobalGenerator, ours: str = "", original: str = "model") -> dict[str, str]:
+def global_generator_map(
+    net: GlobalGenerator, ours: str = "", original: str = "model"
+) -> dict[str, str]:
     d, num_blocks = net.num_downsamples, net.num_blocks
     mapping = conv_norm_map(_join(ours, "stem"), original, 1)
     for i in range(d):
         mapping.update(conv_norm_map(_join(ours, f"downsamples.{i}"), original, 4 + 3 * i))
     for b, block in enumerate(net.blocks):
-        mapping.update(resnet_block_map(block, _join(ours, f"blocks.{b}"), f"{original}.{4 + 3 * d + b}"))
+        mapping.update(
+            resnet_block_map(block, _join(ours, f"blocks.{b}"), f"{original}.{4 + 3 * d + b}")
+        )
     for i in range(d):
         index = 4 + 3 * d + num_blocks + 3 * i
         mapping.update(conv_norm_map(_join(ours, f"upsamples.{i}"), original, index))
@@ -180,7 +188,9 @@ def _nlayer_keys(net: NLayerDiscriminator, original_keys: Collection[str] | None
 
 
 @register_key_map(MultiscaleDiscriminator)
-def _multiscale_keys(net: MultiscaleDiscriminator, original_keys: Collection[str] | None) -> dict[str, str]:
+def _multiscale_keys(
+    net: MultiscaleDiscriminator, original_keys: Collection[str] | None
+) -> dict[str, str]:
     interm = _is_interm(net, original_keys, "scale0_layer0.")
     mapping = {}
     num_scales = len(net.scales)

@@ -59,7 +59,9 @@ def load_state_dict(module: nn.Module, original_state_dict: Mapping[str, Tensor]
         TypeError: If ``module`` has no pix2pixHD key mapping.
     """
     if not isinstance(original_state_dict, Mapping):
-        raise TypeError(f"original_state_dict must be a mapping, got {type(original_state_dict).__name__}")
+        raise TypeError(
+            f"original_state_dict must be a mapping, got {type(original_state_dict).__name__}"
+        )
     original = strip_data_parallel_prefix(original_state_dict)
     mapping = _ours_to_original(module, original.keys())
     expected = set(mapping.values())
@@ -107,7 +109,7 @@ def to_original_state_dict(module: nn.Module) -> dict[str, Tensor]:
 
 
 def read_state_dict(path, *, map_location="cpu") -> dict[str, Tensor]:
-    """Read a ``*_net_X.pth`` file safely: ``torch.load(weights_only=True)``, never unpickling code."""
+    """Read a ``*_net_X.pth`` file with ``torch.load(weights_only=True)``: no code is unpickled."""
     state = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(state, Mapping):
         raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict")
