@@ -93,6 +93,7 @@ class GlobalGenerator(nn.Module):
         check_divisible_size(
             x, self.size_multiple, why=f"the generator downsamples {self.num_downsamples} times"
         )
+        self._check_min_size(x)
         x = self.stem(x)
         for down in self.downsamples:
             x = down(x)
@@ -100,6 +101,17 @@ class GlobalGenerator(nn.Module):
         for up in self.upsamples:
             x = up(x)
         return x
+
+    def _check_min_size(self, x: Tensor) -> None:
+        # The 7x7 convolutions reflect-pad by 3 and reflect/replicate residual blocks pad by 1 at
+        # the coarsest size: reflection needs more pixels than it pads.
+        smallest = min(x.shape[-2:])
+        coarsest = smallest // self.size_multiple
+        if smallest < 4 or (self.num_blocks and self.padding == "reflect" and coarsest < 2):
+            raise ValueError(
+                f"input {tuple(x.shape)} is too small: height and width must be at least "
+                f"{max(4, 2 * self.size_multiple)} for reflect padding"
+            )
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.features(x)

@@ -32,6 +32,8 @@ def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    if isinstance(std, bool) or not isinstance(std, (int, float)):
+        raise TypeError(f"std must be a number, got {type(std).__name__} {std!r}")
     if std <= 0:
         raise ValueError(f"std must be > 0, got {std}")
     for sub in module.modules():

@@ -44,6 +44,13 @@ class EnhancerStage(nn.Module):
         out_channels: int | None = None,
     ) -> None:
         super().__init__()
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.width = check_positive_int("width", width)
+        check_positive_int("num_blocks", num_blocks, minimum=0)
+        check_choice("norm", norm, NORMS)
+        check_choice("padding", padding, PADDINGS)
+        if out_channels is not None:
+            check_positive_int("out_channels", out_channels)
         self.front = nn.Sequential(stem(in_channels, width, norm), downsampling(width, norm))
         self.blocks = nn.ModuleList(
             ResnetBlock(2 * width, norm=norm, padding=padding) for _ in range(num_blocks)
@@ -53,6 +60,8 @@ class EnhancerStage(nn.Module):
         self.checkpoint_activations = False
 
     def forward(self, image: Tensor, coarser: Tensor) -> Tensor:
+        check_image_batch(image, self.in_channels, name="image")
+        check_image_batch(coarser, 2 * self.width, name="coarser")
         x = self.front(image) + coarser
         x = self.up(run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations))
         return x if self.head is None else self.head(x)
@@ -240,7 +249,10 @@ class LocalEnhancer(nn.Module):
             norm=generator.norm,
             global_padding=generator.padding,
         )
+        # Move first, then copy: loading into a float32 model would round float64 weights.
+        reference = next(generator.parameters())
+        model = model.to(device=reference.device, dtype=reference.dtype)
         weights = {k: v for k, v in generator.state_dict().items() if not k.startswith("head.")}
         model.global_generator.load_state_dict(weights)
-        reference = next(generator.parameters())
-        return model.to(device=reference.device, dtype=reference.dtype)
+        model.checkpoint_activations = generator.checkpoint_activations
+        return model

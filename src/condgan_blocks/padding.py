@@ -65,7 +65,9 @@ def crop_padding(y: Tensor, padding: tuple[int, int, int, int]) -> Tensor:
     Returns:
         Tensor of shape (..., H' - top - bottom, W' - left - right).
     """
-    if len(padding) != 4 or any(int(p) < 0 for p in padding):
+    if any(isinstance(p, bool) or not isinstance(p, int) for p in padding):
+        raise TypeError(f"padding must be 4 ints (left, right, top, bottom), got {padding}")
+    if len(padding) != 4 or any(p < 0 for p in padding):
         raise ValueError(
             f"padding must be 4 non-negative ints (left, right, top, bottom), got {padding}"
         )

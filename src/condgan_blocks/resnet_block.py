@@ -17,7 +17,7 @@ class ResnetBlock(nn.Module):
     Args:
         channels: Number of input and output channels C.
         norm: "instance", "batch" or "none".
-        activation: "relu", "leaky_relu" or "none".
+        activation: "relu", "leaky_relu", "tanh" or "none".
         padding: "reflect", "replicate" or "zero".
         dropout: Probability used between the two convolutions.
 
