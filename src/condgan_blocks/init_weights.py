@@ -27,7 +27,7 @@ def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
     Examples:
         >>> from condgan_blocks import GlobalGenerator
         >>> net = init_weights(GlobalGenerator(4, num_downsamples=2, num_blocks=1))
-        >>> round(float(net.stem.conv.weight.std()), 2)
+        >>> round(net.stem.conv.weight.std().item(), 2)
         0.02
     """
     if not isinstance(module, nn.Module):

@@ -35,7 +35,7 @@ class MultiscaleDiscriminator(nn.Module):
         >>> net = MultiscaleDiscriminator(6, num_scales=2, base_channels=8)
         >>> out = net(torch.randn(1, 6, 32, 32))
         >>> [len(scale) for scale in out], tuple(out[1][-1].shape)
-        ([5, 5], (1, 1, 4, 4))
+        ([5, 5], (1, 1, 5, 5))
     """
 
     def __init__(

@@ -39,7 +39,7 @@ class NLayerDiscriminator(nn.Module):
         >>> import torch
         >>> net = NLayerDiscriminator(6, base_channels=8)
         >>> net(torch.randn(1, 6, 32, 32)).shape
-        torch.Size([1, 1, 6, 6])
+        torch.Size([1, 1, 7, 7])
     """
 
     def __init__(

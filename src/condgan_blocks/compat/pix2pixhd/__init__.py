@@ -21,10 +21,8 @@ from typing import Any
 
 from torch import nn
 
-from . import _networks  # noqa: F401  (registers the network kinds)
-
-# loss kinds (issue 3): add the import of their module here
-# instance kinds (issue 4): add the import of their module here
+# Importing these modules registers their kinds with ``build`` and their key maps.
+from . import _instance, _losses, _networks  # noqa: F401
 from ._experiment import Pix2PixHDExperiment, load_experiment, parse_options
 from ._registry import BUILDERS
 from ._state_dict import load_state_dict, read_state_dict, to_original_state_dict
@@ -56,7 +54,11 @@ def build(kind: str, options: Mapping[str, Any] | None = None) -> nn.Module:
 
 
 def load_checkpoint(
-    path: str | os.PathLike, kind: str, options: Mapping[str, Any] | None = None, *, map_location="cpu"
+    path: str | os.PathLike,
+    kind: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    map_location="cpu",
 ) -> nn.Module:
     """Build ``kind`` from ``options`` and load an original checkpoint such as ``latest_net_G.pth``.
 

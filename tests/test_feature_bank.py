@@ -1,0 +1,315 @@
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.cluster import KMeans
+
+from condgan_blocks import FeatureBank, instance_average_pool, instance_to_class
+
+
+def pooled_batch(seed: int = 0, batch: int = 2, size: int = 16):
+    """Instances of classes 24 and 26 (several per class) on stuff 7 and 11, pooled features."""
+    g = torch.Generator().manual_seed(seed)
+    instances = torch.full((batch, 1, size, size), 7)
+    instances[:, :, size // 2 :] = 11
+    for b in range(batch):
+        for k in range(4):
+            y, x = torch.randint(0, size - 4, (2,), generator=g).tolist()
+            instances[b, 0, y : y + 4, x : x + 4] = (24 + 2 * (k % 2)) * 1000 + k
+    features = instance_average_pool(torch.randn(batch, 3, size, size, generator=g), instances)
+    return features, instances
+
+
+def loop_records(features, instances):
+    """The original's loop, per image: nonzero() per id, the middle pixel, the pixel count."""
+    rows = []
+    for b in range(instances.shape[0]):
+        for instance_id in instances[b].unique().tolist():
+            index = (instances[b, 0] == instance_id).nonzero()
+            y, x = index[index.shape[0] // 2].tolist()
+            rows.append((instance_to_class(instance_id), features[b, :, y, x], index.shape[0]))
+    return rows
+
+
+def fitted_bank(**fit_options) -> FeatureBank:
+    features, instances = pooled_batch()
+    bank = FeatureBank(3)
+    bank.add(features, instances)
+    return bank.fit(**{"min_area": 0.0, "n_init": 1, **fit_options})
+
+
+# -- collection --------------------------------------------------------------------------------
+
+
+def test_add_records_what_the_original_loop_reads():
+    features, instances = pooled_batch()
+    bank = FeatureBank(3)
+    assert bank.add(features, instances) == len(loop_records(features, instances))
+    records = bank.records()
+    expected = loop_records(features, instances)
+    assert records["classes"].tolist() == [label for label, _, _ in expected]
+    assert torch.equal(records["features"], torch.stack([v for _, v, _ in expected]))
+    assert records["pixels"].tolist() == [n for _, _, n in expected]
+    assert torch.equal(records["areas"], records["pixels"].double() / 256)
+    bank.add(features, instances)
+    assert bank.num_instances == 2 * len(expected)
+
+
+def test_add_takes_classes_from_labels_and_checks_them():
+    features, instances = pooled_batch()
+    labels = instance_to_class(instances) + 100
+    bank = FeatureBank(3)
+    bank.add(features, instances, labels)
+    assert set(bank.records()["classes"].tolist()) == {107, 111, 124, 126}
+    labels[0, 0, 0, 0] = 5
+    with pytest.raises(ValueError, match=r"constant inside every instance; .*\(7, 0\)"):
+        bank.add(features, instances, labels)
+
+
+def test_add_bad_inputs():
+    features, instances = pooled_batch()
+    bank = FeatureBank(4)
+    with pytest.raises(ValueError, match=r"4 channels .*got \(2, 3, 16, 16\)"):
+        bank.add(features, instances)
+    with pytest.raises(
+        ValueError, match=r"features \(2, 3, 16, 16\) and instances \(2, 1, 16, 8\)"
+    ):
+        FeatureBank(3).add(features, instances[..., :8])
+    with pytest.raises(ValueError, match="integer values"):
+        FeatureBank(3).add(features, instances + 0.5)
+
+
+# -- clustering --------------------------------------------------------------------------------
+
+
+def test_fit_matches_kmeans_per_class_with_min_clusters():
+    bank = fitted_bank(n_clusters=3)
+    records = bank.records()
+    centers = bank.centers
+    assert sorted(centers) == sorted(set(records["classes"].tolist()))
+    for label, found in centers.items():
+        rows = records["features"][records["classes"] == label].double().numpy()
+        k = min(3, len(rows))
+        expected = KMeans(n_clusters=k, random_state=0, n_init=1).fit(rows).cluster_centers_
+        assert found.shape == (k, 3)
+        assert found.dtype == torch.float32
+        assert torch.equal(found, torch.from_numpy(expected).float())
+
+
+def test_fit_skips_small_instances_with_the_original_rule():
+    features, instances = pooled_batch()
+    bank = FeatureBank(3)
+    bank.add(features, instances)
+    bank.fit(n_init=1)  # min_area = 1/64
+    records = bank.records()
+    # The original keeps rows whose area column num / (H * W // 32) is > 0.5.
+    kept = records["pixels"].double() / (256 // 32) > 0.5
+    assert sorted(bank.centers) == sorted(set(records["classes"][kept].tolist()))
+    for label, centers in bank.centers.items():
+        assert len(centers) == min(10, int((kept & (records["classes"] == label)).sum()))
+
+
+def test_fit_errors():
+    with pytest.raises(ValueError, match="empty"):
+        FeatureBank(3).fit()
+    bank = FeatureBank(3)
+    bank.add(*pooled_batch())
+    with pytest.raises(ValueError, match=r"larger than min_area=0\.9"):
+        bank.fit(min_area=0.9)
+    with pytest.raises(ValueError, match=r"min_area must be in \[0, 1\)"):
+        bank.fit(min_area=1.5)
+    with pytest.raises(ValueError, match="n_clusters must be >= 1"):
+        bank.fit(n_clusters=0)
+
+
+def test_centers_are_copies():
+    bank = fitted_bank()
+    bank.centers[7].zero_()
+    assert bank.centers[7].abs().sum() > 0
+
+
+# -- sampling ----------------------------------------------------------------------------------
+
+
+@st.composite
+def instance_maps(draw):
+    batch, height, width = draw(st.integers(1, 2)), draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    palette = draw(
+        st.lists(st.sampled_from([7, 11, 24000, 24001, 26002, 26003, 99]), min_size=1, max_size=4)
+    )
+    size = batch * height * width
+    values = draw(st.lists(st.sampled_from(palette), min_size=size, max_size=size))
+    return torch.tensor(values).view(batch, 1, height, width)
+
+
+BANK = fitted_bank(n_clusters=2)
+
+
+@settings(deadline=None, max_examples=25)
+@given(instances=instance_maps(), seed=st.integers(0, 1000))
+def test_sample_is_constant_per_instance_and_one_of_its_class_centres(instances, seed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = BANK.sample(instances, generator=torch.Generator().manual_seed(seed))
+    assert out.shape == (instances.shape[0], 3, *instances.shape[2:])
+    centers = BANK.centers
+    for b in range(instances.shape[0]):
+        for instance_id in instances[b].unique().tolist():
+            values = out[b][:, instances[b, 0] == instance_id]
+            assert torch.equal(values, values[:, :1].expand_as(values))
+            label = instance_to_class(instance_id)
+            if label in centers:
+                assert (centers[label] == values[:, 0]).all(1).any()
+            else:
+                assert values.abs().sum() == 0
+
+
+def test_sample_is_reproducible_and_varies():
+    instances = torch.tensor([[[[24000, 24001, 26002, 26003, 7, 11]]]]).repeat(8, 1, 1, 1)
+    first = BANK.sample(instances, generator=torch.Generator().manual_seed(3))
+    again = BANK.sample(instances, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first, again)
+    assert not torch.equal(first[:, :, :, 0].unique(dim=0), first[:1, :, :, 0])
+
+
+def test_sample_warns_once_naming_absent_classes():
+    instances = torch.tensor([[[[7, 99, 33000, 99]]]])
+    with pytest.warns(UserWarning, match=r"classes \[33, 99\] have no cluster centres") as caught:
+        out = BANK.sample(instances)
+    assert len(caught) == 1
+    assert out[0, :, 0, 1:].abs().sum() == 0
+
+
+def test_sample_with_labels_uses_their_classes():
+    instances = torch.tensor([[[[5, 5, 6]]]])
+    labels = torch.tensor([[[[24, 24, 26]]]])
+    out = BANK.sample(instances, labels)
+    assert (BANK.centers[24] == out[0, :, 0, 0]).all(1).any()
+    assert (BANK.centers[26] == out[0, :, 0, 2]).all(1).any()
+
+
+def test_feature_map_uses_the_choices_and_samples_the_rest():
+    instances = torch.tensor([[[[24000, 24000, 26002, 7]]], [[[26002, 11, 11, 7]]]])
+    out = BANK.feature_map(instances, {24000: 1, 26002: 0})
+    centers = BANK.centers
+    assert torch.equal(out[0, :, 0, 0], centers[24][1])
+    assert torch.equal(out[0, :, 0, 2], centers[26][0])
+    assert torch.equal(out[1, :, 0, 0], centers[26][0])
+    assert (centers[11] == out[1, :, 0, 1]).all(1).any()
+
+
+def test_feature_map_bad_choices():
+    instances = torch.tensor([[[[24000, 7, 99]]]])
+    with pytest.raises(ValueError, match=r"asks for cluster 5, but class 24 has 2 cluster"):
+        BANK.feature_map(instances, {24000: 5})
+    with pytest.raises(ValueError, match="class 99 has 0 cluster"):
+        BANK.feature_map(instances, {99: 0})
+    with pytest.raises(
+        ValueError, match=r"instance ids \[123\], which are not in the instance map"
+    ):
+        BANK.feature_map(instances, {123: 0})
+    with pytest.raises(TypeError, match="cluster index must be an int"):
+        BANK.feature_map(instances, {24000: 0.5})
+    with pytest.raises(ValueError, match="cluster index must be >= 0"):
+        BANK.feature_map(instances, {24000: -1})
+
+
+def test_sample_without_centres_raises():
+    with pytest.raises(ValueError, match="no cluster centres: call fit"):
+        FeatureBank(3).sample(torch.zeros(1, 1, 2, 2, dtype=torch.long))
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+@settings(deadline=None, max_examples=10)
+@given(
+    sizes=st.dictionaries(st.integers(0, 40), st.integers(1, 4), max_size=4),
+    channels=st.integers(1, 4),
+    seed=st.integers(0, 100),
+)
+def test_save_load_round_trip_is_exact(sizes, channels, seed):
+    g = torch.Generator().manual_seed(seed)
+    bank = FeatureBank(channels, class_divisor=100)
+    bank._centers = {label: torch.randn(k, channels, generator=g) for label, k in sizes.items()}
+    instances = torch.randint(0, 3, (1, 1, 4, 4), generator=g) * 100 + 5
+    bank.add(torch.randn(1, channels, 4, 4, generator=g), instances)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "bank.features")
+        bank.save(path)
+        assert os.listdir(folder) == ["bank.features"]  # exact name, no temporary left over
+        loaded = FeatureBank.load(path, feature_channels=channels)
+    assert (loaded.feature_channels, loaded.class_divisor) == (channels, 100)
+    assert loaded.centers.keys() == bank.centers.keys()
+    assert all(torch.equal(loaded.centers[k], v) for k, v in bank.centers.items())
+    assert all(torch.equal(loaded.records()[k], v) for k, v in bank.records().items())
+
+
+def test_load_rejects_corrupt_and_mismatched_files(tmp_path):
+    bank = fitted_bank()
+    good = tmp_path / "good.npz"
+    bank.save(good)
+    with pytest.raises(ValueError, match="holds a FeatureBank with 3 feature channels, expected 4"):
+        FeatureBank.load(good, feature_channels=4)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(ValueError, match="not a valid FeatureBank file"):
+        FeatureBank.load(truncated)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a bank at all")
+    with pytest.raises(ValueError, match="not a valid FeatureBank file"):
+        FeatureBank.load(garbage)
+    with np.load(good) as archive:
+        arrays = dict(archive)
+    for name, value, message in [
+        ("center_counts", arrays["center_counts"] + 1, "centers has shape"),
+        ("format_version", np.array(2), "format_version 2"),
+        ("centers", arrays["centers"].astype(object), "without unpickling|kind"),
+        ("format", np.array("something else"), "no format marker"),
+    ]:
+        broken = tmp_path / f"broken_{name}.npz"
+        np.savez(broken, **{**arrays, name: value})
+        with pytest.raises(ValueError, match=message):
+            FeatureBank.load(broken)
+    missing = tmp_path / "missing.npz"
+    np.savez(missing, **{k: v for k, v in arrays.items() if k != "record_pixels"})
+    with pytest.raises(ValueError, match=r"missing arrays \['record_pixels'\]"):
+        FeatureBank.load(missing)
+    with pytest.raises(FileNotFoundError):
+        FeatureBank.load(tmp_path / "absent.npz")
+
+
+def test_from_pix2pixhd_npy_needs_explicit_consent(tmp_path):
+    rng = np.random.default_rng(0)
+    original = {0: rng.random((2, 3)), 26: rng.random((10, 3))}
+    path = tmp_path / "features_clustered_010.npy"
+    np.save(path, original)  # the original's format: a pickled dict
+    with pytest.raises(ValueError, match=r"pickled dict.*allow_pickle=True"):
+        FeatureBank.from_pix2pixhd_npy(path)
+    bank = FeatureBank.from_pix2pixhd_npy(path, allow_pickle=True)
+    assert bank.feature_channels == 3
+    assert sorted(bank.centers) == [0, 26]
+    assert torch.equal(bank.centers[26], torch.from_numpy(original[26]).float())
+    np.save(path, {0: np.zeros((2, 3)), 1: np.zeros((2, 4))})
+    with pytest.raises(ValueError, match=r"one width C for all labels, got widths \[3, 4\]"):
+        FeatureBank.from_pix2pixhd_npy(path, allow_pickle=True)
+    np.save(path, np.zeros(3))
+    with pytest.raises(ValueError, match="expected the original's dict"):
+        FeatureBank.from_pix2pixhd_npy(path, allow_pickle=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_sample_on_cuda_follows_the_instances():
+    instances = torch.tensor([[[[24000, 24001, 26002, 7]]]])
+    generator = torch.Generator("cuda").manual_seed(0)
+    out = BANK.sample(instances.cuda(), generator=generator)
+    assert out.device.type == "cuda"
+    chosen = BANK.feature_map(instances, {24000: 0})
+    assert torch.equal(BANK.feature_map(instances.cuda(), {24000: 0})[..., 0].cpu(), chosen[..., 0])
