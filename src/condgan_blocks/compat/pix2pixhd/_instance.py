@@ -17,7 +17,7 @@ from ...instance_ids import (
     instance_to_class,
     key_segments,
 )
-from ._networks import conv_norm_map
+from ._networks import global_generator_map
 from ._registry import Options, option, register_key_map, register_kind
 
 # Defaults of the original's options (options/base_options.py); block_num is hard-coded there.
@@ -159,29 +159,15 @@ def build_encode_features(options: Options) -> EncodeFeatures:
     )
 
 
-def encoder_map(
-    net: InstanceFeatureEncoder, ours: str = "", original: str = "model"
-) -> dict[str, str]:
-    """The original ``Encoder`` is the global generator's layout without residual blocks."""
-    prefix = f"{ours}." if ours else ""
-    d = net.num_downsamples
-    mapping = conv_norm_map(f"{prefix}stem", original, 1)
-    for i in range(d):
-        mapping.update(conv_norm_map(f"{prefix}downsamples.{i}", original, 4 + 3 * i))
-        mapping.update(conv_norm_map(f"{prefix}upsamples.{i}", original, 4 + 3 * d + 3 * i))
-    mapping[f"{prefix}head.conv"] = f"{original}.{5 + 6 * d}"
-    return mapping
-
-
 @register_key_map(InstanceFeatureEncoder)
 def _encoder_keys(net: InstanceFeatureEncoder, _: Collection[str] | None) -> dict[str, str]:
-    return encoder_map(net)
+    return global_generator_map(net)
 
 
 @register_key_map(EncodeFeatures)
 def _encode_features_keys(net: EncodeFeatures, _: Collection[str] | None) -> dict[str, str]:
     # The original's checkpoint of this step is netE's own state dict.
-    return encoder_map(net.encoder, "encoder")
+    return global_generator_map(net.encoder, "encoder")
 
 
 @register_key_map(InstanceBoundary)

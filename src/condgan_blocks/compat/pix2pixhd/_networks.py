@@ -120,17 +120,18 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def global_generator_map(
-    net: GlobalGenerator, ours: str = "", original: str = "model"
-) -> dict[str, str]:
-    d, num_blocks = net.num_downsamples, net.num_blocks
+def global_generator_map(net: nn.Module, ours: str = "", original: str = "model") -> dict[str, str]:
+    """The original's ``model`` Sequential behind a stem, downsamplings, residual blocks,
+    upsamplings and a head: :class:`GlobalGenerator`, and the feature encoder, which is the same
+    layout without residual blocks."""
+    blocks = getattr(net, "blocks", ())
+    d, num_blocks = len(net.downsamples), len(blocks)
     mapping = conv_norm_map(_join(ours, "stem"), original, 1)
     for i in range(d):
         mapping.update(conv_norm_map(_join(ours, f"downsamples.{i}"), original, 4 + 3 * i))
-    for b, block in enumerate(net.blocks):
-        mapping.update(
-            resnet_block_map(block, _join(ours, f"blocks.{b}"), f"{original}.{4 + 3 * d + b}")
-        )
+    for b, block in enumerate(blocks):
+        block_path = f"{original}.{4 + 3 * d + b}"
+        mapping.update(resnet_block_map(block, _join(ours, f"blocks.{b}"), block_path))
     for i in range(d):
         index = 4 + 3 * d + num_blocks + 3 * i
         mapping.update(conv_norm_map(_join(ours, f"upsamples.{i}"), original, index))
