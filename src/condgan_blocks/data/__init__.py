@@ -1,0 +1,71 @@
+"""Datasets for conditional image synthesis: Cityscapes, pix2pixHD folders, built-in scenes.
+
+Every dataset yields dicts with ``label`` (int64 (1, H, W)), ``instance`` (int64 (1, H, W),
+when available), ``image`` (float32 (C, H, W) in [-1, 1]) and ``path``; the image-to-image
+layout yields ``input`` (float32 (C, H, W)) instead of ``label``. Reading files needs Pillow:
+``pip install "condgan-blocks[recipe]"``; it is imported only when a file is read, and
+:class:`SyntheticScenes` needs none.
+"""
+
+from ._pil import FileContentError
+from ._scene_render import CAR_COLORS, PAVEMENT_RGB
+from .cityscapes import CityscapesDataset
+from .cityscapes_labels import (
+    CITYSCAPES_LABELS,
+    CITYSCAPES_NUM_CLASSES,
+    CityscapesLabel,
+    cityscapes_palette,
+    cityscapes_thing_ids,
+    cityscapes_train_ids,
+)
+from .colorize import colorize
+from .loader import SeededDataLoader, collate, make_dataloader
+from .paired_folder import PairedFolderDataset
+from .synthetic_scenes import SYNTHETIC_CLASSES, SyntheticClass, SyntheticScenes
+from .transforms import (
+    Compose,
+    PadToMultiple,
+    PairedTransform,
+    RandomCrop,
+    RandomHorizontalFlip,
+    ScaleWidth,
+    crop_sample,
+    hflip_sample,
+    pad_sample,
+    resize_sample,
+)
+from .validation import DatasetError, Problem, ValidationReport
+
+__all__ = [
+    "CAR_COLORS",
+    "CITYSCAPES_LABELS",
+    "CITYSCAPES_NUM_CLASSES",
+    "CityscapesDataset",
+    "CityscapesLabel",
+    "Compose",
+    "DatasetError",
+    "FileContentError",
+    "PAVEMENT_RGB",
+    "PadToMultiple",
+    "PairedFolderDataset",
+    "PairedTransform",
+    "Problem",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "SYNTHETIC_CLASSES",
+    "ScaleWidth",
+    "SeededDataLoader",
+    "SyntheticClass",
+    "SyntheticScenes",
+    "ValidationReport",
+    "cityscapes_palette",
+    "cityscapes_thing_ids",
+    "cityscapes_train_ids",
+    "collate",
+    "colorize",
+    "crop_sample",
+    "hflip_sample",
+    "make_dataloader",
+    "pad_sample",
+    "resize_sample",
+]
