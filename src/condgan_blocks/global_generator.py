@@ -102,15 +102,25 @@ class GlobalGenerator(nn.Module):
             x = up(x)
         return x
 
+    @property
+    def min_size(self) -> int:
+        """The smallest height and width accepted.
+
+        A multiple of :attr:`size_multiple`, at least 4 (the 7x7 convolutions reflect-pad by 3)
+        and two multiples when the coarsest size meets reflect-padded residual blocks or
+        instance norm (which needs more than one pixel).
+        """
+        multiple = self.size_multiple
+        reflect_blocks = self.num_blocks > 0 and self.padding == "reflect"
+        instance_norm = self.num_downsamples > 0 and self.norm == "instance"
+        coarsest = 2 if reflect_blocks or instance_norm else 1
+        return max(-(-4 // multiple), coarsest) * multiple
+
     def _check_min_size(self, x: Tensor) -> None:
-        # The 7x7 convolutions reflect-pad by 3 and reflect/replicate residual blocks pad by 1 at
-        # the coarsest size: reflection needs more pixels than it pads.
-        smallest = min(x.shape[-2:])
-        coarsest = smallest // self.size_multiple
-        if smallest < 4 or (self.num_blocks and self.padding == "reflect" and coarsest < 2):
+        if min(x.shape[-2:]) < self.min_size:
             raise ValueError(
                 f"input {tuple(x.shape)} is too small: height and width must be at least "
-                f"{max(4, 2 * self.size_multiple)} for reflect padding"
+                f"{self.min_size} for reflect padding"
             )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -179,6 +179,11 @@ class LocalEnhancer(nn.Module):
         """The number H and W must be divisible by."""
         return self.global_generator.size_multiple * 2**self.num_enhancers
 
+    @property
+    def min_size(self) -> int:
+        """The smallest height and width accepted: the global generator's, times 2 per enhancer."""
+        return self.global_generator.min_size * 2**self.num_enhancers
+
     def forward(self, x: Tensor) -> Tensor:
         check_image_batch(x, self.in_channels)
         check_divisible_size(
@@ -187,6 +192,11 @@ class LocalEnhancer(nn.Module):
             why=f"{self.num_enhancers} enhancer(s) and a global generator downsampling "
             f"{self.global_generator.num_downsamples} times",
         )
+        if min(x.shape[-2:]) < self.min_size:
+            raise ValueError(
+                f"input {tuple(x.shape)} is too small: height and width must be at least "
+                f"{self.min_size} for reflect padding"
+            )
         pyramid = image_pyramid(x, self.num_enhancers)
         y = self.bridge(self.global_generator(pyramid[-1]))
         for stage, level in zip(self.stages, reversed(pyramid[:-1]), strict=True):
