@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 from torch import Tensor
 
 
@@ -36,4 +39,36 @@ def check_divisible_size(x: Tensor, multiple: int, *, name: str = "input", why: 
             f"{name} height and width must be multiples of {multiple}{reason}, got "
             f"{tuple(x.shape)}; use condgan_blocks.pad_to_multiple(x, {multiple}) and "
             "crop_padding() to run other sizes"
+        )
+
+
+def check_number(name: str, value: object, *, minimum: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite real number >= ``minimum`` (when given).
+
+    Raises:
+        TypeError: If ``value`` is not a real number (``bool`` is rejected too).
+        ValueError: If it is NaN, infinite or below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a ``bool``; a tensor or a string is a TypeError."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_same_shape(fake: Tensor, real: Tensor, where: str) -> None:
+    """Check that the fake and real tensors compared at ``where`` have the same shape."""
+    if fake.shape != real.shape:
+        raise ValueError(
+            f"fake and real shapes differ at {where}: {tuple(fake.shape)} vs {tuple(real.shape)}"
         )

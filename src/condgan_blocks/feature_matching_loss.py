@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._loss_checks import check_number, check_same_shape
+from ._checks import check_number, check_same_shape
 from ._nested import as_scales
 
 

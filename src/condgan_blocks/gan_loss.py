@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import check_bool, check_number
 from ._factory import check_choice
-from ._loss_checks import check_bool, check_number
 from ._nested import final_predictions
 
 GAN_MODES = ("hinge", "lsgan", "vanilla")

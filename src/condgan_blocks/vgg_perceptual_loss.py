@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_image_batch
-from ._loss_checks import check_bool, check_number, check_same_shape
+from ._checks import check_bool, check_image_batch, check_number, check_same_shape
 from .vgg19_features import FEATURE_NAMES, VGG19Features, Weights
 
 DEFAULT_LAYER_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)

@@ -27,13 +27,6 @@ def check_generator(generator: object) -> Generator:
     return generator
 
 
-def check_flag(name: str, value: object) -> bool:
-    """Return ``value`` if it is a bool; raise TypeError otherwise."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return value
-
-
 @contextlib.contextmanager
 def exporting(generator: nn.Module) -> Iterator[None]:
     """Eval mode and no autograd while tracing; every submodule's own mode is restored after."""

@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .._checks import check_positive_int
+from .._checks import check_bool, check_positive_int
 from .._version import __version__
 from ._extra import import_extra
 from ._files import check_output_path, write_atomically
-from ._tracing import check_flag, check_generator, exporting, plan_trace
+from ._tracing import check_generator, exporting, plan_trace
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
@@ -79,8 +79,8 @@ def export_onnx(
     path = check_output_path(path)
     if opset is not None:
         check_positive_int("opset", opset)
-    check_flag("dynamic_size", dynamic_size)
-    check_flag("batch_dynamic", batch_dynamic)
+    check_bool("dynamic_size", dynamic_size)
+    check_bool("batch_dynamic", batch_dynamic)
     with exporting(generator):
         trace = plan_trace(
             generator, example_input, dynamic_size=dynamic_size, batch_dynamic=batch_dynamic

@@ -10,8 +10,9 @@ import torch
 from torch import Tensor
 from torch.export import ExportedProgram
 
+from .._checks import check_bool
 from ._files import check_output_path, write_atomically
-from ._tracing import check_flag, check_generator, exporting, plan_trace
+from ._tracing import check_generator, exporting, plan_trace
 
 
 def export_program(
@@ -64,8 +65,8 @@ def export_program(
         True
     """
     check_generator(generator)
-    check_flag("dynamic_size", dynamic_size)
-    check_flag("batch_dynamic", batch_dynamic)
+    check_bool("dynamic_size", dynamic_size)
+    check_bool("batch_dynamic", batch_dynamic)
     with exporting(generator):
         trace = plan_trace(
             generator, example_input, dynamic_size=dynamic_size, batch_dynamic=batch_dynamic

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._loss_checks import check_bool, check_number
+from ..._checks import check_bool, check_number
 from ..._nested import as_scales, final_predictions
 from ...feature_matching_loss import FeatureMatchingLoss
 from ...gan_loss import GANLoss
