@@ -8,11 +8,11 @@ from numbers import Real
 from torch import Tensor
 
 
-def check_positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``; raise TypeError/ValueError otherwise."""
+def check_positive_int(name: str, value: object, *, minimum: int | None = 1) -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (any int with ``minimum=None``)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
+    if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
 
@@ -42,12 +42,14 @@ def check_divisible_size(x: Tensor, multiple: int, *, name: str = "input", why: 
         )
 
 
-def check_number(name: str, value: object, *, minimum: float | None = None) -> float:
-    """Return ``value`` as a float if it is a finite real number >= ``minimum`` (when given).
+def check_number(
+    name: str, value: object, *, minimum: float | None = None, below: float | None = None
+) -> float:
+    """Return ``value`` as a float if it is a finite real number in [``minimum``, ``below``).
 
     Raises:
         TypeError: If ``value`` is not a real number (``bool`` is rejected too).
-        ValueError: If it is NaN, infinite or below ``minimum``.
+        ValueError: If it is NaN, infinite, below ``minimum`` or not below ``below``.
     """
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
@@ -56,6 +58,8 @@ def check_number(name: str, value: object, *, minimum: float | None = None) -> f
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if below is not None and value >= below:
+        raise ValueError(f"{name} must be < {below}, got {value}")
     return value
 
 

@@ -1,0 +1,181 @@
+"""Seconds per training step (fused, naive three-pass, bf16) and peak memory with and without
+activation checkpointing, for a pix2pixHD step through ``build_training(config).step(batch)``.
+
+The timed variants run interleaved in one subprocess (a change in the machine's load hits them
+alike); each memory variant runs in a fresh subprocess, so its peak resident memory is its own.
+The defaults are the issue's setting: 256x512, batch 1, G base 32 with 3 downsamples and 9
+blocks, D base 32 with 2 scales, VGG loss on (random VGG weights: the cost is the same).
+
+    python benchmarks/bench_training_step.py                 # the figures (a few minutes on CPU)
+    python benchmarks/bench_training_step.py --size 64x128 --steps 2   # a quick smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+VARIANTS = {
+    # name: (step keyword naive, precision, checkpoint_activations)
+    "fused": (False, "fp32", False),
+    "naive": (True, "fp32", False),
+    "bf16": (False, "bf16", False),
+    "fused+ckpt": (False, "fp32", True),
+}
+TIMED = ("fused", "naive", "bf16")
+MEMORY = ("fused", "fused+ckpt", "naive")
+
+
+def _training(args: argparse.Namespace, precision: str, checkpointed: bool):
+    from condgan_blocks.training import (
+        DiscriminatorConfig,
+        GeneratorConfig,
+        LossConfig,
+        TrainingConfig,
+        build_training,
+    )
+
+    config = TrainingConfig(
+        num_classes=args.num_classes,
+        generator=GeneratorConfig(
+            base_channels=args.g_channels,
+            num_downsamples=args.g_downsamples,
+            num_blocks=args.g_blocks,
+            checkpoint_activations=checkpointed,
+        ),
+        discriminator=DiscriminatorConfig(base_channels=args.d_channels, num_scales=args.d_scales),
+        losses=LossConfig(vgg_weight=10.0, vgg_weights=None),
+        precision=precision,
+        device=args.device,
+    )
+    return build_training(config)
+
+
+def _batch(args: argparse.Namespace) -> dict:
+    from condgan_blocks.data import SyntheticScenes, collate
+
+    height, width = (int(v) for v in args.size.split("x"))
+    return collate([SyntheticScenes(1, size=(height, width), seed=0)[0]])
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _time(args: argparse.Namespace) -> dict:
+    """All timed variants in one process, interleaved step by step, so that a change in the
+    machine's load during the run affects them alike."""
+    trainings = {"fp32": _training(args, "fp32", False), "bf16": _training(args, "bf16", False)}
+    batch = _batch(args)
+    seconds: dict[str, list[float]] = {variant: [] for variant in TIMED}
+    for round_ in range(args.warmup + args.steps):
+        order = TIMED[round_ % len(TIMED) :] + TIMED[: round_ % len(TIMED)]
+        for variant in order:
+            naive, precision, _ = VARIANTS[variant]
+            _sync(args.device)
+            start = time.perf_counter()
+            trainings[precision].step(batch, naive=naive)
+            _sync(args.device)
+            if round_ >= args.warmup:
+                seconds[variant].append(time.perf_counter() - start)
+    return {v: {"median_s": statistics.median(s), "all_s": s} for v, s in seconds.items()}
+
+
+def _memory(args: argparse.Namespace, variant: str) -> dict:
+    import torch
+
+    naive, precision, checkpointed = VARIANTS[variant]
+    training = _training(args, precision, checkpointed)
+    batch = _batch(args)
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if args.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        training.step(batch, naive=naive)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = {"saved_mib": sum(saved.values()) / 2**20, "step_peak_rss_mib": (peak - before) / 1024}
+    if args.device.startswith("cuda"):
+        result["cuda_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return result
+
+
+def _child(mode: str) -> dict:
+    command = [sys.executable, __file__, *sys.argv[1:], "--child", mode]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} failed:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="256x512", help="HxW, e.g. 64x128 for a smoke run")
+    parser.add_argument("--num-classes", type=int, default=35)
+    parser.add_argument("--g-channels", type=int, default=32)
+    parser.add_argument("--g-downsamples", type=int, default=3)
+    parser.add_argument("--g-blocks", type=int, default=9)
+    parser.add_argument("--d-channels", type=int, default=32)
+    parser.add_argument("--d-scales", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps (median reported)")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, _, variant = args.child.partition(":")
+        print(json.dumps(_time(args) if mode == "time" else _memory(args, variant)))
+        return
+
+    import torch
+
+    print(
+        f"training step at {args.size}, batch 1, {args.num_classes} classes + instance map; "
+        f"G base {args.g_channels}, {args.g_downsamples} downsamples, {args.g_blocks} blocks; "
+        f"D base {args.d_channels}, {args.d_scales} scales; VGG on"
+    )
+    print(
+        f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, load average "
+        f"{os.getloadavg()[0]:.2f}; median of {args.steps} steps after {args.warmup} warm-up, "
+        "interleaved"
+    )
+    print(f"{'variant':>12} {'s/step':>8}  steps (s)")
+    timings = _child("time")
+    for variant in TIMED:
+        steps = ", ".join(f"{s:.2f}" for s in timings[variant]["all_s"])
+        print(f"{variant:>12} {timings[variant]['median_s']:8.3f}  {steps}")
+    ratio = timings["naive"]["median_s"] / timings["fused"]["median_s"]
+    print(f"naive / fused = {ratio:.2f}")
+    print()
+    print(
+        f"{'variant':>12} {'saved for backward (MiB)':>25} {'first-step peak RSS growth (MiB)':>33}"
+    )
+    for variant in MEMORY:
+        memory = _child(f"memory:{variant}")
+        extra = (
+            f"  cuda peak {memory['cuda_peak_mib']:.0f} MiB" if "cuda_peak_mib" in memory else ""
+        )
+        print(
+            f"{variant:>12} {memory['saved_mib']:25.0f} {memory['step_peak_rss_mib']:33.0f}{extra}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Training engine for pix2pixHD: the fused step, two-stage schedule, exact resume, AMP, DDP, EMA.
+
+Build a run from a :class:`TrainingConfig` with :func:`build_training`; its ``step(batch)`` runs
+one G and one D update and ``fit(dataset)`` runs the whole schedule with checkpoints.
+
+    from condgan_blocks.training import TrainingConfig, build_training
+
+    training = build_training(TrainingConfig(num_classes=35, output_dir="runs/global"))
+    training.fit(dataset)
+"""
+
+from .checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from .config import (
+    DiscriminatorConfig,
+    EncoderConfig,
+    GeneratorConfig,
+    LossConfig,
+    OptimizerConfig,
+    TrainingConfig,
+)
+from .distributed import DistributedContext, init_distributed
+from .ema import ExponentialMovingAverage
+from .fake_pool import FakePool
+from .inputs import StepInputs, condition_map, generator_input, prepare_batch
+from .models import TrainingModels, build_models
+from .precision import autocast_context, make_grad_scaler
+from .rng import capture_rng_state, restore_rng_state
+from .sampler import EpochSampler
+from .schedule import apply_generator_phase, generator_phase, lr_factor
+from .state import FitResult, NonFiniteLossError, TrainingState
+from .step import StepHooks, fused_step, naive_step
+from .trainer import Training, build_training
+
+__all__ = [
+    "CheckpointError",
+    "DiscriminatorConfig",
+    "DistributedContext",
+    "EncoderConfig",
+    "EpochSampler",
+    "ExponentialMovingAverage",
+    "FakePool",
+    "FitResult",
+    "GeneratorConfig",
+    "LossConfig",
+    "NonFiniteLossError",
+    "OptimizerConfig",
+    "StepHooks",
+    "StepInputs",
+    "Training",
+    "TrainingConfig",
+    "TrainingModels",
+    "TrainingState",
+    "apply_generator_phase",
+    "autocast_context",
+    "build_models",
+    "build_training",
+    "capture_rng_state",
+    "condition_map",
+    "fused_step",
+    "generator_input",
+    "generator_phase",
+    "init_distributed",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "lr_factor",
+    "make_grad_scaler",
+    "naive_step",
+    "prepare_batch",
+    "prune_checkpoints",
+    "restore_rng_state",
+    "save_checkpoint",
+]

@@ -1,0 +1,296 @@
+"""Checkpoint files: atomic writes, safe and checked reads, per-epoch files and pruning.
+
+A checkpoint is a dict of tensors and plain values written with ``torch.save`` and read with
+``torch.load(weights_only=True)``: nothing is unpickled. Writes go to a temporary file in the
+target's folder that is renamed over the target (``os.replace``), so a reader, or a run killed
+while writing, only ever sees a complete old file or a complete new one. Reads check the
+archive's CRC32 checksums first, so a truncated or damaged file is reported as such instead of
+loading wrong numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+CHECKPOINT_FORMAT = "condgan_blocks.training"
+CHECKPOINT_VERSION = 1
+LATEST_NAME = "latest.pt"
+REQUIRED_KEYS = ("format", "version", "config", "state", "models", "optimizers")
+_EPOCH_PATTERN = re.compile(r"^epoch_(\d+)\.pt$")
+_SHOWN = 8  # differences listed per kind in an error message
+
+logger = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is corrupt, truncated, of another kind or of another architecture."""
+
+
+def epoch_checkpoint_name(epoch: int) -> str:
+    """File name of the checkpoint written after ``epoch`` epochs.
+
+    Examples:
+        >>> epoch_checkpoint_name(7)
+        'epoch_0007.pt'
+    """
+    return f"epoch_{epoch:04d}.pt"
+
+
+def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
+    """``path`` itself, or ``path/latest.pt`` when ``path`` is a run folder.
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / LATEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return path
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
+    """``directory/latest.pt`` if it exists, else None."""
+    path = Path(directory) / LATEST_NAME
+    return path if path.is_file() else None
+
+
+@contextlib.contextmanager
+def _crc32_written() -> Iterator[None]:
+    # load_checkpoint verifies the CRC32 of every record, so they must be written.
+    getter = getattr(torch.serialization, "get_crc32_options", None)
+    setter = getattr(torch.serialization, "set_crc32_options", None)
+    if getter is None or setter is None or getter():
+        yield
+        return
+    setter(True)
+    try:
+        yield
+    finally:
+        setter(False)
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    for stale in path.parent.glob(f".{path.name}.tmp.*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically.
+
+    The dict is written to ``.<name>.tmp.<pid>`` in the same folder, flushed to disk, and
+    renamed over ``path``. Temporary files left by a killed run are removed first.
+
+    Args:
+        checkpoint: Tensors and plain values only.
+        path: Target file; its folder is created.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> save_checkpoint({"x": torch.ones(2)}, f"{folder}/a.pt").name
+        'a.pt'
+        >>> torch.load(f"{folder}/a.pt", weights_only=True)["x"]
+        tensor([1., 1.])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
+    temporary = _temporary(path)
+    try:
+        with _crc32_written(), open(temporary, "wb") as file:
+            torch.save(dict(checkpoint), file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def publish_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Make ``target`` a copy of ``source`` atomically (a hard link when possible).
+
+    Used to keep ``latest.pt`` equal to the newest per-epoch file without writing it twice.
+    """
+    source, target = Path(source), Path(target)
+    _remove_stale_temporaries(target)
+    temporary = _temporary(target)
+    try:
+        try:
+            os.link(source, temporary)
+        except OSError:
+            shutil.copyfile(source, temporary)
+            with open(temporary, "rb+") as file:
+                os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    _fsync_directory(target.parent)
+    return target
+
+
+def prune_checkpoints(directory: str | os.PathLike, keep_last: int) -> list[Path]:
+    """Delete all but the newest ``keep_last`` ``epoch_*.pt`` files of ``directory``.
+
+    ``latest.pt`` is never deleted.
+
+    Returns:
+        The deleted paths.
+    """
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+        raise ValueError(f"keep_last must be an int >= 1, got {keep_last!r}")
+    found = []
+    for path in Path(directory).iterdir():
+        match = _EPOCH_PATTERN.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    deleted = [path for _, path in sorted(found)[:-keep_last]]
+    for path in deleted:
+        path.unlink()
+    return deleted
+
+
+def _check_archive(path: Path) -> None:
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise CheckpointError(
+            f"{path} is truncated or not a checkpoint ({size} bytes; {error}); use an earlier "
+            "checkpoint (an epoch_*.pt file) or start over"
+        ) from None
+    if damaged is not None:
+        raise CheckpointError(
+            f"{path} is corrupt: the checksum of its record {damaged!r} does not match "
+            f"({size} bytes); use an earlier checkpoint (an epoch_*.pt file)"
+        )
+
+
+def load_checkpoint(
+    path: str | os.PathLike, *, map_location: str | torch.device | None = "cpu"
+) -> dict[str, Any]:
+    """Read and check a training checkpoint with ``torch.load(weights_only=True)``.
+
+    Args:
+        path: A checkpoint file, or a run folder (its ``latest.pt``).
+        map_location: Where tensors go.
+
+    Returns:
+        The checkpoint dict.
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        CheckpointError: If the file is truncated, corrupt (a checksum does not match), not
+            loadable with ``weights_only=True``, not a training checkpoint, or of a newer format.
+    """
+    path = resolve_checkpoint_path(path)
+    _check_archive(path)
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        raise CheckpointError(
+            f"{path} could not be read as a checkpoint ({type(error).__name__}: {error})"
+        ) from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        kind = type(checkpoint).__name__
+        keys = sorted(checkpoint)[:_SHOWN] if isinstance(checkpoint, dict) else []
+        raise CheckpointError(
+            f"{path} is not a condgan_blocks.training checkpoint (a {kind} with keys {keys}); "
+            "a bare state dict loads with module.load_state_dict"
+        )
+    if checkpoint.get("version", 0) > CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {checkpoint['version']}, this library reads "
+            f"up to {CHECKPOINT_VERSION}; upgrade condgan-blocks"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in checkpoint]
+    if missing:
+        raise CheckpointError(f"{path} misses the entries {missing}")
+    return checkpoint
+
+
+def _shape(value: object) -> object:
+    return tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+
+
+def state_dict_differences(module: nn.Module, state: Mapping[str, Any]) -> list[str]:
+    """What keeps ``state`` from loading into ``module``: missing, unexpected, reshaped keys.
+
+    Returns:
+        Human-readable lines, at most a few per kind; empty when ``state`` fits.
+
+    Examples:
+        >>> state_dict_differences(nn.Linear(2, 3), nn.Linear(2, 4).state_dict())[1]
+        "shapes differ: 'bias' (4,) in the checkpoint, (3,) in the model"
+    """
+    ours = module.state_dict()
+    lines = []
+    missing = [key for key in ours if key not in state]
+    unexpected = [key for key in state if key not in ours]
+    reshaped = [key for key in ours if key in state and _shape(state[key]) != _shape(ours[key])]
+
+    def shown(keys: list[str]) -> str:
+        more = f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
+        return ", ".join(repr(k) for k in keys[:_SHOWN]) + more
+
+    if missing:
+        lines.append(f"missing keys: {shown(missing)}")
+    if unexpected:
+        lines.append(f"unexpected keys: {shown(unexpected)}")
+    for key in reshaped[:_SHOWN]:
+        lines.append(
+            f"shapes differ: {key!r} {_shape(state[key])} in the checkpoint, "
+            f"{_shape(ours[key])} in the model"
+        )
+    if len(reshaped) > _SHOWN:
+        lines.append(f"... and {len(reshaped) - _SHOWN} more keys with other shapes")
+    return lines
+
+
+def load_module_state(module: nn.Module, state: Mapping[str, Any], name: str, path: object) -> None:
+    """Load ``state`` into ``module`` or raise a :class:`CheckpointError` naming what differs."""
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{path}: the {name} entry is a {type(state).__name__}, not a dict")
+    differences = state_dict_differences(module, state)
+    if differences:
+        raise CheckpointError(
+            f"{path} does not fit the {name} ({type(module).__name__}): " + "; ".join(differences)
+        )
+    module.load_state_dict(state)

@@ -1,0 +1,466 @@
+"""The training configuration: plain dataclasses that round-trip through a dict and JSON.
+
+Every field holds a plain value (int, float, bool, str or None), so ``config.to_dict()`` goes
+into a checkpoint that ``torch.load(weights_only=True)`` reads back, and into a JSON file.
+Every field is checked when the dataclass is created: a wrong kind raises ``TypeError``, a bad
+value ``ValueError``, both naming the field (``generator.base_channels``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from .._checks import check_bool, check_number, check_positive_int
+from .._factory import NORMS, PADDINGS, check_choice
+from ..gan_loss import GAN_MODES
+
+STAGES = ("global", "local")
+PRECISIONS = ("bf16", "fp16", "fp32")
+PARAM_DTYPES = ("float32", "float64")
+VGG_NORMALIZATIONS = ("imagenet", "none")
+
+
+def _check_optional_str(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None, got {type(value).__name__} {value!r}")
+
+
+class _Section:
+    """Shared dict conversion for the config dataclasses."""
+
+    _prefix: ClassVar[str] = ""
+
+    def _name(self, field_name: str) -> str:
+        return f"{self._prefix}.{field_name}" if self._prefix else field_name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict of plain values (nested sections become nested dicts)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        """Build from a dict as written by :meth:`to_dict`; unknown keys are a ValueError."""
+        if not isinstance(values, dict):
+            raise TypeError(f"{cls.__name__} needs a dict, got {type(values).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            where = f" in {cls._prefix!r}" if cls._prefix else ""
+            raise ValueError(f"unknown config keys{where}: {unknown}; known keys: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclass
+class GeneratorConfig(_Section):
+    """The generator. Stage "global" builds G1 from the first fields; stage "local" grows it
+    with ``num_enhancers`` enhancers (:meth:`~condgan_blocks.LocalEnhancer.from_global`).
+
+    Args:
+        base_channels: Width of G1 (``ngf``).
+        num_downsamples: Downsamplings of G1 (``n_downsample_global``).
+        num_blocks: Residual blocks of G1 (``n_blocks_global``).
+        norm: "instance", "batch" or "none".
+        padding: Padding of the residual blocks.
+        num_enhancers: Local enhancers added in stage "local" (``n_local_enhancers``).
+        local_base_channels: Width of the finest enhancer; None gives
+            ``base_channels // 2 ** num_enhancers``, the original's layout.
+        num_blocks_local: Residual blocks per enhancer (``n_blocks_local``).
+        checkpoint_activations: Recompute residual-block activations in backward.
+    """
+
+    _prefix: ClassVar[str] = "generator"
+
+    base_channels: int = 64
+    num_downsamples: int = 4
+    num_blocks: int = 9
+    norm: str = "instance"
+    padding: str = "reflect"
+    num_enhancers: int = 1
+    local_base_channels: int | None = None
+    num_blocks_local: int = 3
+    checkpoint_activations: bool = False
+
+    def __post_init__(self) -> None:
+        check_positive_int(self._name("base_channels"), self.base_channels, minimum=1)
+        check_positive_int(self._name("num_downsamples"), self.num_downsamples, minimum=0)
+        check_positive_int(self._name("num_blocks"), self.num_blocks, minimum=0)
+        check_choice(self._name("norm"), self.norm, NORMS)
+        check_choice(self._name("padding"), self.padding, PADDINGS)
+        check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
+        if self.local_base_channels is not None:
+            check_positive_int(
+                self._name("local_base_channels"), self.local_base_channels, minimum=1
+            )
+        check_positive_int(self._name("num_blocks_local"), self.num_blocks_local, minimum=0)
+        check_bool(self._name("checkpoint_activations"), self.checkpoint_activations)
+
+
+@dataclass
+class DiscriminatorConfig(_Section):
+    """The multi-scale discriminator.
+
+    Args:
+        base_channels: Channels of the first layer (``ndf``).
+        num_scales: Number of discriminators (``num_D``).
+        num_layers: Strided layers per discriminator (``n_layers_D``).
+        norm: "instance", "batch" or "none".
+        spectral_norm: Wrap every convolution in spectral normalisation.
+    """
+
+    _prefix: ClassVar[str] = "discriminator"
+
+    base_channels: int = 64
+    num_scales: int = 2
+    num_layers: int = 3
+    norm: str = "instance"
+    spectral_norm: bool = False
+
+    def __post_init__(self) -> None:
+        check_positive_int(self._name("base_channels"), self.base_channels, minimum=1)
+        check_positive_int(self._name("num_scales"), self.num_scales, minimum=1)
+        check_positive_int(self._name("num_layers"), self.num_layers, minimum=1)
+        check_choice(self._name("norm"), self.norm, NORMS)
+        check_bool(self._name("spectral_norm"), self.spectral_norm)
+
+
+@dataclass
+class EncoderConfig(_Section):
+    """The instance feature encoder E (``instance_feat`` in the original), trained with G.
+
+    Args:
+        feature_channels: Channels of the feature map fed to G (``feat_num``).
+        base_channels: Channels after the stem (``nef``).
+        num_downsamples: Downsamplings (``n_downsample_E``).
+        norm: "instance", "batch" or "none".
+    """
+
+    _prefix: ClassVar[str] = "encoder"
+
+    feature_channels: int = 3
+    base_channels: int = 16
+    num_downsamples: int = 4
+    norm: str = "instance"
+
+    def __post_init__(self) -> None:
+        check_positive_int(self._name("feature_channels"), self.feature_channels, minimum=1)
+        check_positive_int(self._name("base_channels"), self.base_channels, minimum=1)
+        check_positive_int(self._name("num_downsamples"), self.num_downsamples, minimum=0)
+        check_choice(self._name("norm"), self.norm, NORMS)
+
+
+@dataclass
+class LossConfig(_Section):
+    """The losses; a weight of 0 leaves that loss out.
+
+    Args:
+        gan_mode: "lsgan" (the paper), "vanilla" or "hinge".
+        feature_matching_weight: ``lambda_feat`` of the discriminator feature-matching loss.
+        vgg_weight: ``lambda_feat`` of the VGG loss.
+        vgg_weights: "imagenet" (torch hub cache), a path to torchvision's VGG19 file, or None
+            for random weights (tests and benchmarks only).
+        vgg_normalize: "imagenet" normalises [-1, 1] images for VGG; "none" feeds them as the
+            original does.
+        vgg_batched: One VGG pass over fake and real together (faster) or two (less memory).
+    """
+
+    _prefix: ClassVar[str] = "losses"
+
+    gan_mode: str = "lsgan"
+    feature_matching_weight: float = 10.0
+    vgg_weight: float = 10.0
+    vgg_weights: str | None = "imagenet"
+    vgg_normalize: str = "imagenet"
+    vgg_batched: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice(self._name("gan_mode"), self.gan_mode, GAN_MODES)
+        self.feature_matching_weight = check_number(
+            self._name("feature_matching_weight"), self.feature_matching_weight, minimum=0.0
+        )
+        self.vgg_weight = check_number(self._name("vgg_weight"), self.vgg_weight, minimum=0.0)
+        _check_optional_str(self._name("vgg_weights"), self.vgg_weights)
+        check_choice(self._name("vgg_normalize"), self.vgg_normalize, VGG_NORMALIZATIONS)
+        check_bool(self._name("vgg_batched"), self.vgg_batched)
+
+
+@dataclass
+class OptimizerConfig(_Section):
+    """Adam for G (with E) and for D, as in the paper.
+
+    Args:
+        lr: Initial learning rate of both optimizers.
+        beta1: Adam's first beta.
+        beta2: Adam's second beta.
+    """
+
+    _prefix: ClassVar[str] = "optimizer"
+
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def __post_init__(self) -> None:
+        self.lr = check_number(self._name("lr"), self.lr, minimum=0.0)
+        if self.lr == 0:
+            raise ValueError(f"{self._name('lr')} must be > 0, got 0.0")
+        self.beta1 = check_number(self._name("beta1"), self.beta1, minimum=0.0, below=1.0)
+        self.beta2 = check_number(self._name("beta2"), self.beta2, minimum=0.0, below=1.0)
+
+
+_ENHANCER_KEYS = ("num_enhancers", "local_base_channels", "num_blocks_local")
+# Fields that fix the shapes of the networks: a checkpoint must agree on all of them.
+ARCHITECTURE_KEYS = (
+    "num_classes",
+    "image_channels",
+    "use_instances",
+    "stage",
+    "generator",
+    "discriminator",
+    "encoder",
+)
+
+
+@dataclass
+class TrainingConfig(_Section):
+    """Everything :func:`~condgan_blocks.training.build_training` needs.
+
+    Args:
+        num_classes: Semantic classes K of the label maps.
+        image_channels: Channels of the images.
+        use_instances: Feed the instance boundary map to G and D.
+        ignore_index: A label id whose pixels get an all-zero one-hot vector.
+        stage: "global" trains G1 alone; "local" grows a stage-1 checkpoint into a
+            :class:`~condgan_blocks.LocalEnhancer`.
+        global_checkpoint: The stage-1 checkpoint (a file, or a run folder holding
+            ``latest.pt``); needed by stage "local" unless resuming.
+        freeze_global_epochs: Stage "local" trains only the finest enhancer (and E) for this many
+            epochs, then everything (``niter_fix_global``).
+        generator: See :class:`GeneratorConfig`.
+        discriminator: See :class:`DiscriminatorConfig`.
+        encoder: See :class:`EncoderConfig`; None trains no encoder.
+        losses: See :class:`LossConfig`.
+        optimizer: See :class:`OptimizerConfig`.
+        epochs: Epochs at the initial learning rate (``niter``).
+        decay_epochs: Epochs of linear decay to 0 (``niter_decay``).
+        batch_size: Samples per step and process.
+        num_workers: DataLoader worker processes.
+        drop_last: Drop the last incomplete batch of an epoch.
+        shuffle: Shuffle the samples every epoch (seeded by ``seed`` and the epoch).
+        pool_size: Fake-image pool for the discriminator (0: off, the fused single D pass).
+        ema_decay: Decay of an exponential moving average of G's weights; None: no EMA.
+        precision: "fp32", "bf16" (autocast) or "fp16" (autocast and a gradient scaler, CUDA).
+        param_dtype: Dtype of the weights, "float32" or "float64" (for exact comparisons).
+        channels_last: Use the channels-last memory format.
+        compile: Wrap G, D and E with ``torch.compile`` (the compiled backward of D may
+            compute D's weight gradients in the G backward anyway; results are the same).
+        compile_backend: The ``torch.compile`` backend, e.g. "inductor" or "aot_eager".
+        device: Device of the run, e.g. "cpu", "cuda", "cuda:1"; under ``torchrun`` "cuda"
+            means this process's ``LOCAL_RANK`` GPU.
+        seed: Seed of the weights, the data order and every random draw.
+        output_dir: Where checkpoints go; None saves nothing.
+        save_every_steps: Also save ``latest.pt`` every this many steps (0: only per epoch).
+        keep_last: Keep only the last N per-epoch checkpoints; None keeps all.
+        log_every_steps: Log the losses every this many steps (0: never).
+        init_std: Standard deviation of the N(0, std) weight initialisation.
+
+    Examples:
+        >>> config = TrainingConfig(num_classes=7, generator=GeneratorConfig(base_channels=8))
+        >>> TrainingConfig.from_dict(config.to_dict()) == config
+        True
+        >>> TrainingConfig(num_classes=7, precision="fp8")
+        Traceback (most recent call last):
+        ...
+        ValueError: precision must be one of ('bf16', 'fp16', 'fp32'), got 'fp8'
+    """
+
+    num_classes: int
+    image_channels: int = 3
+    use_instances: bool = True
+    ignore_index: int | None = None
+    stage: str = "global"
+    global_checkpoint: str | None = None
+    freeze_global_epochs: int = 0
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    encoder: EncoderConfig | None = None
+    losses: LossConfig = field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    epochs: int = 100
+    decay_epochs: int = 100
+    batch_size: int = 1
+    num_workers: int = 0
+    drop_last: bool = False
+    shuffle: bool = True
+    pool_size: int = 0
+    ema_decay: float | None = None
+    precision: str = "fp32"
+    param_dtype: str = "float32"
+    channels_last: bool = False
+    compile: bool = False
+    compile_backend: str = "inductor"
+    device: str = "cpu"
+    seed: int = 0
+    output_dir: str | None = None
+    save_every_steps: int = 0
+    keep_last: int | None = None
+    log_every_steps: int = 100
+    init_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        check_positive_int("num_classes", self.num_classes, minimum=1)
+        check_positive_int("image_channels", self.image_channels, minimum=1)
+        check_bool("use_instances", self.use_instances)
+        if self.ignore_index is not None:
+            check_positive_int("ignore_index", self.ignore_index, minimum=None)
+        check_choice("stage", self.stage, STAGES)
+        _check_optional_str("global_checkpoint", self.global_checkpoint)
+        if self.stage == "global" and self.global_checkpoint is not None:
+            raise ValueError(
+                "global_checkpoint is only used with stage='local', got stage='global'"
+            )
+        check_positive_int("freeze_global_epochs", self.freeze_global_epochs, minimum=0)
+        for name, kind in (
+            ("generator", GeneratorConfig),
+            ("discriminator", DiscriminatorConfig),
+            ("losses", LossConfig),
+            ("optimizer", OptimizerConfig),
+        ):
+            self._check_section(name, kind, optional=False)
+        self._check_section("encoder", EncoderConfig, optional=True)
+        check_positive_int("epochs", self.epochs, minimum=0)
+        check_positive_int("decay_epochs", self.decay_epochs, minimum=0)
+        if self.epochs + self.decay_epochs == 0:
+            raise ValueError("epochs + decay_epochs must be >= 1, got 0 and 0")
+        check_positive_int("batch_size", self.batch_size, minimum=1)
+        check_positive_int("num_workers", self.num_workers, minimum=0)
+        check_bool("drop_last", self.drop_last)
+        check_bool("shuffle", self.shuffle)
+        check_positive_int("pool_size", self.pool_size, minimum=0)
+        if self.ema_decay is not None:
+            self.ema_decay = check_number("ema_decay", self.ema_decay, minimum=0.0, below=1.0)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("param_dtype", self.param_dtype, PARAM_DTYPES)
+        check_bool("channels_last", self.channels_last)
+        check_bool("compile", self.compile)
+        if not isinstance(self.compile_backend, str) or not self.compile_backend:
+            raise TypeError(
+                f"compile_backend must be a non-empty string, got {self.compile_backend!r}"
+            )
+        self._check_device()
+        check_positive_int("seed", self.seed, minimum=0)
+        _check_optional_str("output_dir", self.output_dir)
+        check_positive_int("save_every_steps", self.save_every_steps, minimum=0)
+        if self.keep_last is not None:
+            check_positive_int("keep_last", self.keep_last, minimum=1)
+        check_positive_int("log_every_steps", self.log_every_steps, minimum=0)
+        self.init_std = check_number("init_std", self.init_std, minimum=0.0)
+        if self.init_std == 0:
+            raise ValueError("init_std must be > 0, got 0.0")
+
+    def _check_section(self, name: str, kind: type, *, optional: bool) -> None:
+        value = getattr(self, name)
+        if value is None and optional:
+            return
+        if isinstance(value, dict):
+            value = kind.from_dict(value)
+            setattr(self, name, value)
+        if not isinstance(value, kind):
+            allowed = f"a {kind.__name__}{', None' if optional else ''} or a dict"
+            raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
+
+    def _check_device(self) -> None:
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {self.device!r}")
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as error:
+            raise ValueError(
+                f"device {self.device!r} is not a valid torch device: {error}"
+            ) from None
+        if self.precision == "fp16" and device.type != "cuda":
+            raise ValueError(
+                f"precision='fp16' needs a CUDA device (autocast + GradScaler), got device="
+                f"{self.device!r}; use precision='bf16' or 'fp32' on {device.type}"
+            )
+
+    @property
+    def total_epochs(self) -> int:
+        """``epochs + decay_epochs``: the length of the run."""
+        return self.epochs + self.decay_epochs
+
+    @property
+    def condition_channels(self) -> int:
+        """Channels of the label input both networks see: one-hot classes (+ boundary map)."""
+        return self.num_classes + int(self.use_instances)
+
+    @property
+    def generator_in_channels(self) -> int:
+        """Input channels of G: the condition plus the encoder's features."""
+        features = 0 if self.encoder is None else self.encoder.feature_channels
+        return self.condition_channels + features
+
+    @property
+    def discriminator_in_channels(self) -> int:
+        """Input channels of D: the condition and the image."""
+        return self.condition_channels + self.image_channels
+
+    def architecture(self) -> dict[str, Any]:
+        """The fields that fix the networks' shapes, as plain values; see
+        :func:`architecture_of`."""
+        return architecture_of(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
+        """Build from :meth:`to_dict` output (nested dicts become the section dataclasses).
+
+        Raises:
+            ValueError: For unknown keys (at any level) or bad values.
+            TypeError: For values of the wrong kind.
+        """
+        return super().from_dict(values)
+
+
+def architecture_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a ``TrainingConfig.to_dict()`` dict that fix the networks' shapes.
+
+    ``generator.checkpoint_activations`` changes no shape and is left out, and so are the
+    enhancer fields in stage "global". Works on a stored dict without validating the rest of
+    it (a checkpoint written on a GPU with fp16 is still readable on a CPU).
+    """
+    architecture = {key: values.get(key, "<missing>") for key in ARCHITECTURE_KEYS}
+    generator = architecture["generator"]
+    if isinstance(generator, dict):
+        generator = {k: v for k, v in generator.items() if k != "checkpoint_activations"}
+        if architecture["stage"] == "global":
+            generator = {k: v for k, v in generator.items() if k not in _ENHANCER_KEYS}
+        architecture["generator"] = generator
+    return architecture
+
+
+def architecture_differences(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
+    """Name every architecture field where two ``config.architecture()`` dicts differ.
+
+    Returns:
+        Lines such as ``"generator.base_channels: 64 vs 32"``; empty when they agree.
+
+    Examples:
+        >>> a = TrainingConfig(num_classes=7).architecture()
+        >>> b = TrainingConfig(num_classes=7, generator=GeneratorConfig(num_blocks=3))
+        >>> architecture_differences(a, b.architecture())
+        ['generator.num_blocks: 9 vs 3']
+    """
+    lines: list[str] = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{prefix}{key}.")
+        elif a != b:
+            lines.append(f"{prefix[:-1]}: {a!r} vs {b!r}")
+
+    walk(first, second, "")
+    return lines

@@ -1,0 +1,141 @@
+"""From a batch dict to the tensors a training step uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..instance_boundary import instance_boundary
+from ..one_hot import one_hot_labels
+
+
+@dataclass
+class StepInputs:
+    """The tensors of one step, on the step's device and dtype.
+
+    Attributes:
+        condition: One-hot labels and, when used, the instance boundary map, (N, K(+1), H, W):
+            what both G and D are conditioned on (the original's ``input_label``).
+        real: Real images (N, C, H, W) in [-1, 1].
+        instances: Instance ids (N, 1, H, W) int64 for the encoder, else None.
+    """
+
+    condition: Tensor
+    real: Tensor
+    instances: Tensor | None = None
+
+
+def condition_map(
+    label: Tensor,
+    num_classes: int,
+    *,
+    instance: Tensor | None = None,
+    ignore_index: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """One-hot labels, followed by the instance boundary map when ``instance`` is given.
+
+    Args:
+        label: Class ids (N, 1, H, W).
+        num_classes: Number of classes K.
+        instance: Instance ids (N, 1, H, W), or None to leave the boundary map out.
+        ignore_index: A label id that gets an all-zero one-hot vector.
+        dtype: Floating dtype of the result.
+
+    Returns:
+        Tensor of shape (N, K, H, W), or (N, K + 1, H, W) with ``instance``.
+
+    Examples:
+        >>> label = torch.zeros(1, 1, 4, 4, dtype=torch.long)
+        >>> instance = torch.arange(2).repeat_interleave(2).expand(1, 1, 4, 4)
+        >>> condition_map(label, 3, instance=instance).shape
+        torch.Size([1, 4, 4, 4])
+    """
+    parts = [one_hot_labels(label, num_classes, ignore_index=ignore_index, dtype=dtype)]
+    if instance is not None:
+        parts.append(instance_boundary(instance, dtype=dtype))
+    return torch.cat(parts, 1)
+
+
+def generator_input(condition: Tensor, features: Tensor | None = None) -> Tensor:
+    """G's input: the condition, followed by the encoder's features when given."""
+    return condition if features is None else torch.cat([condition, features], 1)
+
+
+def _get(batch: Mapping[str, Any], key: str, why: str) -> Tensor:
+    if key not in batch:
+        raise ValueError(f"the batch has no {key!r} ({why}); it has {sorted(batch)}")
+    value = batch[key]
+    if not isinstance(value, Tensor) or value.ndim != 4:
+        shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+        raise ValueError(f"batch[{key!r}] must be a (N, C, H, W) tensor, got {shape}")
+    return value
+
+
+def prepare_batch(
+    batch: Mapping[str, Any],
+    *,
+    num_classes: int,
+    image_channels: int = 3,
+    use_instances: bool = True,
+    use_encoder: bool = False,
+    ignore_index: int | None = None,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    channels_last: bool = False,
+) -> StepInputs:
+    """Move a collated batch to ``device`` and build the condition map.
+
+    Args:
+        batch: A dict with ``label`` (N, 1, H, W) int64, ``image`` (N, C, H, W) in [-1, 1] and,
+            when instances or the encoder are used, ``instance`` (N, 1, H, W) int64.
+        num_classes: Number of classes K.
+        image_channels: Channels C the images must have.
+        use_instances: Append the instance boundary map to the condition.
+        use_encoder: Keep the instance ids for the encoder.
+        ignore_index: A label id that gets an all-zero one-hot vector.
+        device: Where the step runs.
+        dtype: Floating dtype of the condition and the images.
+        channels_last: Use the channels-last memory format.
+
+    Returns:
+        A :class:`StepInputs`.
+
+    Raises:
+        ValueError: If a needed key is missing, a tensor is not 4-D, or the image has another
+            number of channels.
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes, collate
+        >>> batch = collate([SyntheticScenes(1, size=(16, 32))[0]])
+        >>> inputs = prepare_batch(batch, num_classes=7)
+        >>> inputs.condition.shape, inputs.real.shape
+        (torch.Size([1, 8, 16, 32]), torch.Size([1, 3, 16, 32]))
+    """
+    device = torch.device(device)
+    label = _get(batch, "label", "the semantic label map").to(device, non_blocking=True)
+    real = _get(batch, "image", "the real image")
+    if real.shape[1] != image_channels:
+        raise ValueError(
+            f"batch['image'] has {real.shape[1]} channels, the config expects {image_channels}"
+        )
+    real = real.to(device, dtype, non_blocking=True)
+    instance = None
+    if use_instances or use_encoder:
+        why = "use_instances=True" if use_instances else "the encoder pools over instances"
+        instance = _get(batch, "instance", why).to(device, non_blocking=True)
+    condition = condition_map(
+        label,
+        num_classes,
+        instance=instance if use_instances else None,
+        ignore_index=ignore_index,
+        dtype=dtype,
+    )
+    if channels_last:
+        condition = condition.contiguous(memory_format=torch.channels_last)
+        real = real.contiguous(memory_format=torch.channels_last)
+    return StepInputs(condition, real, instance if use_encoder else None)

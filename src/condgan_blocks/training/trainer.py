@@ -1,0 +1,487 @@
+"""The training loop: steps, epochs, checkpoints, exact resume, signals and distributed runs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..data import collate
+from . import distributed
+from .checkpoint import (
+    LATEST_NAME,
+    epoch_checkpoint_name,
+    load_checkpoint,
+    prune_checkpoints,
+    publish_copy,
+    resolve_checkpoint_path,
+    save_checkpoint,
+)
+from .config import TrainingConfig
+from .distributed import DistributedContext
+from .ema import ExponentialMovingAverage
+from .fake_pool import FakePool
+from .inputs import StepInputs, generator_input, prepare_batch
+from .models import TrainingModels, build_models
+from .precision import autocast_context, make_grad_scaler
+from .rng import SEED_FAKE_POOL, SEED_GLOBAL, SEED_LOADER, derive_seed, seed_everything
+from .sampler import EpochSampler, batches_per_epoch
+from .schedule import apply_generator_phase, generator_phase, lr_factor
+from .signals import StopRequest
+from .snapshot import restore_snapshot, take_snapshot
+from .state import FitResult, NonFiniteLossError, TrainingState
+from .step import StepHooks, fused_step, naive_step
+
+logger = logging.getLogger("condgan_blocks.training")
+
+StepCallback = Callable[["Training", dict[str, float]], None]
+
+
+def _ignore_sigint(worker_id: int) -> None:
+    # Ctrl-C reaches the whole process group: workers must keep serving the current epoch
+    # while the main process finishes its step and saves.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _progress(iterable: Iterable, total: int, description: str, enabled: bool) -> Iterable:
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is an optional dependency ("recipe" extra)
+        return iterable
+    return tqdm(iterable, total=total, desc=description, dynamic_ncols=True, leave=False)
+
+
+class Training:
+    """A pix2pixHD run: models, optimizers, schedule, EMA, fake pool, checkpoints.
+
+    Build it with :func:`build_training`. :meth:`step` runs one G and one D update on a batch;
+    :meth:`fit` runs the whole schedule over a dataset with checkpoints, exact resume and
+    signal handling. Under ``torch.distributed`` every rank builds one; only rank 0 writes
+    checkpoints and logs, and :meth:`save` is collective (every rank must call it).
+
+    Every step synchronises with the host once, after the forward pass, to read the losses:
+    a non-finite loss raises :class:`NonFiniteLossError` before any weight changes, and the
+    same small all-reduce carries a pending stop signal to every rank.
+
+    Distributed runs are data parallel without the ``DistributedDataParallel`` wrapper, whose
+    reducer cannot follow the fused step's restricted backwards: rank 0's weights are broadcast
+    at the start and gradients are averaged after every backward (see
+    :mod:`condgan_blocks.training.distributed`). The fake pool and the random streams are per
+    rank, and every rank's are saved.
+
+    Args:
+        config: The run's configuration.
+        models: From :func:`~condgan_blocks.training.build_models`.
+        context: The distributed context; defaults to the initialised process group's.
+    """
+
+    def __init__(
+        self,
+        config: TrainingConfig,
+        models: TrainingModels,
+        *,
+        context: DistributedContext | None = None,
+    ) -> None:
+        self.config = config
+        self.models = models
+        self.context = DistributedContext.current() if context is None else context
+        self.device = distributed.resolve_device(config.device, self.context)
+        self.dtype = getattr(torch, config.param_dtype)
+        self.state = TrainingState(stage=config.stage)
+        self.scaler = make_grad_scaler(config.precision, self.device)
+        self.fake_pool = (
+            FakePool(
+                config.pool_size, seed=derive_seed(SEED_FAKE_POOL, config.seed, self.context.rank)
+            )
+            if config.pool_size > 0
+            else None
+        )
+        if self.context.enabled:
+            for net in models.networks().values():
+                distributed.broadcast_module(net)
+        self.ema = (
+            None
+            if config.ema_decay is None
+            else ExponentialMovingAverage(models.generator, config.ema_decay)
+        )
+        self.last_checkpoint: Path | None = None
+        self._stop: StopRequest | None = None
+        self._stopping: str | None = None
+        self.set_epoch(0)
+
+    @property
+    def is_main(self) -> bool:
+        """True on the rank that writes checkpoints and logs."""
+        return self.context.is_main
+
+    @property
+    def lr(self) -> float:
+        """The current learning rate."""
+        return float(self.models.optimizer_g.param_groups[0]["lr"])
+
+    @property
+    def generator(self) -> nn.Module:
+        """The generator used for generation: the EMA average when there is one."""
+        return self.models.generator if self.ema is None else self.ema.module
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the learning rate and the generator phase of ``epoch`` (from 0)."""
+        config = self.config
+        lr = config.optimizer.lr * lr_factor(epoch, config.epochs, config.decay_epochs)
+        for optimizer in (self.models.optimizer_g, self.models.optimizer_d):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        phase = generator_phase(config.stage, epoch, config.freeze_global_epochs)
+        if phase != self.state.phase and self.is_main:
+            logger.info("epoch %d: training generator parameters %r", epoch + 1, phase)
+        apply_generator_phase(self.models.generator, phase)
+        self.state.phase = phase
+
+    # ---------------------------------------------------------------- one step
+    def step(self, batch: dict[str, Any], *, naive: bool = False) -> dict[str, float]:
+        """One G update and one D update on ``batch``; returns the losses and the lr.
+
+        Args:
+            batch: A collated batch dict (``label``, ``image``, ``instance``).
+            naive: Run the original's three-pass step instead of the fused one (reference).
+
+        Raises:
+            NonFiniteLossError: If a loss is NaN or infinite (the weights are left unchanged).
+        """
+        config = self.config
+        self.models.train()
+        inputs = self._prepare(batch, channels_last=config.channels_last)
+        hooks = StepHooks(self._reduce_losses, self._sync_gradients)
+        run = naive_step if naive else fused_step
+        values = run(
+            self.models,
+            inputs,
+            fake_pool=self.fake_pool,
+            precision=config.precision,
+            scaler=self.scaler,
+            hooks=hooks,
+        )
+        if self.ema is not None:
+            self.ema.update(self.models.generator)
+        self.state.global_step += 1
+        values["lr"] = self.lr
+        return values
+
+    def _prepare(self, batch: dict[str, Any], *, channels_last: bool = False) -> StepInputs:
+        """The batch as step inputs on this run's device and dtype."""
+        config = self.config
+        return prepare_batch(
+            batch,
+            num_classes=config.num_classes,
+            image_channels=config.image_channels,
+            use_instances=config.use_instances,
+            use_encoder=config.encoder is not None,
+            ignore_index=config.ignore_index,
+            device=self.device,
+            dtype=self.dtype,
+            channels_last=channels_last,
+        )
+
+    def _reduce_losses(self, losses: dict[str, Tensor]) -> dict[str, float]:
+        requested = 1.0 if self._stop is not None and self._stop.requested else 0.0
+        vector = torch.stack([v.float() for v in losses.values()])
+        vector = torch.cat([vector, vector.new_tensor([requested])])
+        if self.context.enabled:
+            vector = distributed.all_reduce_mean(vector, self.context.world_size)
+        *numbers, requested = vector.tolist()
+        if requested > 0 and self._stopping is None:
+            local = self._stop.requested if self._stop is not None else None
+            self._stopping = local or "a signal to another rank"
+        values = dict(zip(losses, numbers, strict=True))
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+        if bad:
+            step = self.state.global_step + 1
+            where = self.last_checkpoint or (
+                Path(self.config.output_dir) / LATEST_NAME if self.config.output_dir else None
+            )
+            kept = (
+                f"the last good checkpoint {where} is left in place" if where else "no checkpoint"
+            )
+            shown = ", ".join(f"{k}={v}" for k, v in bad.items())
+            raise NonFiniteLossError(
+                f"non-finite loss at step {step} (epoch {self.state.epoch + 1}, batch "
+                f"{self.state.batch_in_epoch + 1}): {shown}; stopped before updating the "
+                f"weights; {kept}",
+                step=step,
+                losses=values,
+            )
+        return values
+
+    def _sync_gradients(self, parameters: list[nn.Parameter]) -> None:
+        if self.context.enabled:
+            distributed.average_gradients(parameters, self.context.world_size)
+
+    @torch.no_grad()
+    def generate(self, batch: dict[str, Any]) -> Tensor:
+        """Images for ``batch`` from :attr:`generator` (the EMA average when present).
+
+        The encoder, when used, encodes the batch's real images. Returns float32 (N, C, H, W).
+        """
+        inputs = self._prepare(batch)
+        generator = self.generator
+        was_training = generator.training
+        generator.eval()
+        try:
+            with autocast_context(self.config.precision, self.device):
+                features = None
+                if self.models.encoder is not None:
+                    features = self.models.encoder(inputs.real, inputs.instances)
+                fake = generator(generator_input(inputs.condition, features))
+        finally:
+            generator.train(was_training)
+        return fake.float()
+
+    # ---------------------------------------------------------------- epochs
+    def make_loader(self, dataset: Dataset, epoch: int, *, start: int = 0) -> DataLoader:
+        """The batches of ``epoch`` for this rank, from sample ``start`` of its share on.
+
+        The order comes from :class:`~condgan_blocks.training.EpochSampler`, so a resumed run
+        skips the consumed batches without loading them. Random transforms draw from the global
+        torch state with ``num_workers=0`` (saved in checkpoints: resume is exact); worker
+        processes are seeded per (seed, rank, epoch), so with workers a resumed epoch repeats
+        the order but not the random transforms of the interrupted one.
+        """
+        config = self.config
+        sampler = EpochSampler(
+            len(dataset),
+            epoch=epoch,
+            seed=config.seed,
+            shuffle=config.shuffle,
+            rank=self.context.rank,
+            world_size=self.context.world_size,
+            start=start,
+        )
+        generator = torch.Generator().manual_seed(
+            derive_seed(SEED_LOADER, config.seed, self.context.rank, epoch)
+        )
+        return DataLoader(
+            dataset,
+            batch_size=config.batch_size,
+            sampler=sampler,
+            num_workers=config.num_workers,
+            collate_fn=collate,
+            drop_last=config.drop_last,
+            pin_memory=self.device.type == "cuda",
+            generator=generator,
+            worker_init_fn=_ignore_sigint if config.num_workers > 0 else None,
+        )
+
+    def train_epoch(self, dataset: Dataset, *, on_step: StepCallback | None = None) -> str | None:
+        """Train the rest of the current epoch, then save the per-epoch checkpoint.
+
+        A stop signal ends the epoch early after the current step and saves ``latest.pt``.
+
+        Args:
+            dataset: A map-style dataset of sample dicts.
+            on_step: Called on rank 0 after every step with this object and the losses.
+
+        Returns:
+            The name of the stop signal that ended the epoch early, else None.
+        """
+        config, state = self.config, self.state
+        self.set_epoch(state.epoch)
+        loader = self.make_loader(
+            dataset, state.epoch, start=state.batch_in_epoch * config.batch_size
+        )
+        total = config.total_epochs
+        batches = _progress(
+            loader,
+            len(loader),
+            f"epoch {state.epoch + 1}/{total}",
+            self.is_main and sys.stderr.isatty(),
+        )
+        for batch in batches:
+            losses = self.step(batch)
+            state.batch_in_epoch += 1
+            if on_step is not None and self.is_main:
+                on_step(self, losses)
+            if (
+                self.is_main
+                and config.log_every_steps
+                and state.global_step % config.log_every_steps == 0
+            ):
+                shown = " ".join(f"{k}={v:.4g}" for k, v in losses.items())
+                logger.info(
+                    "epoch %d/%d batch %d step %d: %s",
+                    state.epoch + 1,
+                    total,
+                    state.batch_in_epoch,
+                    state.global_step,
+                    shown,
+                )
+            stopping = self._stop_requested()
+            if stopping is not None:
+                return stopping
+            if config.save_every_steps and state.global_step % config.save_every_steps == 0:
+                self.save()
+        state.epoch += 1
+        state.batch_in_epoch = 0
+        self.set_epoch(state.epoch)  # the checkpoint holds the next epoch's lr and phase
+        self.save(epoch_end=True)
+        return None
+
+    def _stop_requested(self) -> str | None:
+        """The pending stop signal. Distributed ranks act on the flag all-reduced in the last
+        step, so that all of them stop after the same step."""
+        if not self.context.enabled and self._stop is not None and self._stop.requested:
+            return self._stop.requested
+        return self._stopping
+
+    def fit(self, dataset: Dataset, *, on_step: StepCallback | None = None) -> FitResult:
+        """Train until ``config.total_epochs``, from wherever the run stands.
+
+        SIGINT and SIGTERM finish the current step, save ``latest.pt`` and return with
+        ``interrupted_by`` set (a second SIGINT raises ``KeyboardInterrupt`` at once). A
+        non-finite loss raises :class:`NonFiniteLossError` without saving, so the last good
+        checkpoint stays.
+
+        Args:
+            dataset: A map-style dataset of sample dicts (the same on every rank).
+            on_step: Called on rank 0 after every step with this object and the losses.
+
+        Returns:
+            A :class:`FitResult`.
+        """
+        if len(dataset) == 0:
+            raise ValueError("the dataset is empty")
+        per_epoch = batches_per_epoch(
+            len(dataset), self.config.batch_size, self.context.world_size, self.config.drop_last
+        )
+        if per_epoch == 0:
+            raise ValueError(
+                f"an epoch has no batch: {len(dataset)} samples over {self.context.world_size} "
+                f"rank(s) with batch_size={self.config.batch_size} and drop_last=True"
+            )
+        self._stopping = None
+        with StopRequest() as stop:
+            self._stop = stop
+            try:
+                while self.state.epoch < self.config.total_epochs:
+                    stopped_by = self.train_epoch(dataset, on_step=on_step)
+                    if stopped_by is not None:
+                        path = self.save()
+                        if self.is_main:
+                            logger.warning(
+                                "stopping on %s: finished step %d (epoch %d/%d, batch %d) and "
+                                "saved %s; resume with build_training(config, resume=...)",
+                                stopped_by,
+                                self.state.global_step,
+                                self.state.epoch + 1,
+                                self.config.total_epochs,
+                                self.state.batch_in_epoch,
+                                path or "nothing (no output_dir)",
+                            )
+                        return FitResult(self.state.epoch, self.state.global_step, stopped_by, path)
+            finally:
+                self._stop = None
+        return FitResult(self.state.epoch, self.state.global_step, None, self.last_checkpoint)
+
+    # ---------------------------------------------------------------- checkpoints
+    def checkpoint(self) -> dict[str, Any] | None:
+        """Everything needed to continue, as tensors and plain values; None off rank 0.
+
+        Collective under ``torch.distributed``: it gathers every rank's random states and
+        fake pool. See :mod:`condgan_blocks.training.snapshot` for the contents.
+        """
+        return take_snapshot(self)
+
+    def save(self, *, epoch_end: bool = False) -> Path | None:
+        """Write ``latest.pt`` (and, with ``epoch_end``, ``epoch_NNNN.pt``) atomically.
+
+        Collective under ``torch.distributed``; only rank 0 writes. Returns the path written,
+        or None without ``config.output_dir`` or off rank 0.
+        """
+        if self.config.output_dir is None:
+            return None
+        checkpoint = self.checkpoint()
+        if checkpoint is None:
+            return None
+        folder = Path(self.config.output_dir)
+        if epoch_end:
+            path = save_checkpoint(checkpoint, folder / epoch_checkpoint_name(self.state.epoch))
+            publish_copy(path, folder / LATEST_NAME)
+            if self.config.keep_last is not None:
+                prune_checkpoints(folder, self.config.keep_last)
+        else:
+            path = save_checkpoint(checkpoint, folder / LATEST_NAME)
+        self.last_checkpoint = path
+        logger.info("saved %s (step %d)", path, self.state.global_step)
+        return path
+
+    def resume(self, path: str | os.PathLike) -> None:
+        """Continue from a checkpoint of this run (a file, or a run folder's ``latest.pt``).
+
+        Raises:
+            CheckpointError: If the file is corrupt or truncated, or was written for another
+                architecture (the message names the differing fields, keys and shapes).
+                Everything is checked before anything is loaded.
+        """
+        path = resolve_checkpoint_path(path)
+        checkpoint = load_checkpoint(path, map_location=self.device)
+        restore_snapshot(self, checkpoint, path)
+        self.set_epoch(self.state.epoch)
+        self.last_checkpoint = path
+
+
+def build_training(
+    config: TrainingConfig,
+    *,
+    resume: str | os.PathLike | None = None,
+    context: DistributedContext | None = None,
+) -> Training:
+    """Build a :class:`Training` from ``config``, optionally resuming a checkpoint.
+
+    Seeds torch, Python and numpy with ``config.seed`` before building (the same weights on
+    every rank, and rank 0's are broadcast anyway), then with a seed derived from
+    ``(seed, rank)`` for whatever the run draws later.
+
+    Args:
+        config: The run's configuration.
+        resume: A checkpoint of this run to continue from (file or run folder). Stage "local"
+            then does not read ``global_checkpoint``.
+        context: The distributed context; defaults to the initialised process group's.
+
+    Returns:
+        A :class:`Training` whose ``step(batch)`` runs one full G and D update.
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes, collate
+        >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+        ...                                      LossConfig, TrainingConfig)
+        >>> config = TrainingConfig(
+        ...     num_classes=7,
+        ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+        ...     losses=LossConfig(vgg_weight=0.0))
+        >>> training = build_training(config)
+        >>> losses = training.step(collate([SyntheticScenes(1, size=(16, 16))[0]]))
+        >>> sorted(losses)
+        ['d_fake', 'd_real', 'd_total', 'g_feat', 'g_gan', 'g_total', 'g_vgg', 'lr']
+    """
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}")
+    context = DistributedContext.current() if context is None else context
+    seed_everything(config.seed)
+    device = distributed.resolve_device(config.device, context)
+    models = build_models(config, device=device, load_global=resume is None)
+    training = Training(config, models, context=context)
+    seed_everything(derive_seed(SEED_GLOBAL, config.seed, context.rank))
+    if resume is not None:
+        training.resume(resume)
+    return training
