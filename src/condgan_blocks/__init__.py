@@ -1,6 +1,6 @@
 """condgan-blocks: the building blocks of pix2pixHD as clean, tested PyTorch modules."""
 
-from . import editing
+from . import editing, evaluation, visualization
 from ._version import __version__
 from .feature_bank import FeatureBank
 from .feature_matching_loss import FeatureMatchingLoss, feature_matching_loss
@@ -41,6 +41,7 @@ __all__ = [
     "crop_padding",
     "downsample",
     "editing",
+    "evaluation",
     "feature_matching_loss",
     "gan_loss",
     "image_pyramid",
@@ -51,4 +52,5 @@ __all__ = [
     "one_hot_labels",
     "pad_to_multiple",
     "vgg_perceptual_loss",
+    "visualization",
 ]

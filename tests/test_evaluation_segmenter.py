@@ -1,0 +1,106 @@
+"""The small segmenter: shapes, learning, files (ours, TorchScript), flat-colour floor."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from condgan_blocks.data import SyntheticScenes
+from condgan_blocks.evaluation import (
+    SegmentationNet,
+    flat_colour_image,
+    load_segmenter,
+    masked_mean_colour,
+    mean_class_colours,
+    save_segmenter,
+    segment,
+    train_segmenter,
+)
+
+
+@pytest.mark.parametrize(("height", "width"), [(16, 16), (13, 21), (7, 9)])
+def test_segment_returns_the_input_size(height, width):
+    net = SegmentationNet(3, 5, base_channels=4).eval()
+    out = segment(net, torch.randn(2, 3, height, width))
+    assert out.shape == (2, 1, height, width)
+    assert out.dtype == torch.int64
+    assert int(out.min()) >= 0
+    assert int(out.max()) < 5
+
+
+def test_training_is_seeded_and_learns():
+    scenes = SyntheticScenes(4, size=(16, 32), seed=2)
+
+    def run():
+        torch.manual_seed(0)
+        net = SegmentationNet(3, 7, base_channels=4, num_downsamples=1)
+        losses = train_segmenter(net, scenes, epochs=3, batch_size=2, seed=1)
+        return net, losses
+
+    first, losses = run()
+    second, again = run()
+    assert losses == again
+    assert losses[-1] < losses[0]
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_save_load_round_trip(tmp_path):
+    net = SegmentationNet(3, 4, base_channels=4).eval()
+    path = save_segmenter(net, tmp_path / "sub" / "seg.pt")
+    loaded = load_segmenter(path)
+    x = torch.randn(1, 3, 8, 8)
+    assert torch.equal(loaded(x), net(x))
+    assert not list(tmp_path.glob("sub/.*tmp*"))  # no temporary left behind
+
+
+def test_loads_a_users_torchscript_model(tmp_path):
+    net = SegmentationNet(3, 4, base_channels=4).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(net), str(tmp_path / "script.pt"))
+    loaded = load_segmenter(tmp_path / "script.pt")
+    x = torch.randn(1, 3, 12, 20)
+    assert torch.equal(segment(loaded, x), segment(net, x))
+
+
+def test_load_rejects_other_files(tmp_path):
+    torch.save({"weights": torch.ones(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="neither a save_segmenter file"):
+        load_segmenter(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="no segmenter"):
+        load_segmenter(tmp_path / "missing.pt")
+
+
+def test_bad_input_channels():
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 3, H, W\)"):
+        SegmentationNet(3, 2)(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="num_classes must be >= 1"):
+        SegmentationNet(3, 0)
+
+
+def test_mean_class_colours_by_hand():
+    label = torch.tensor([[[0, 0], [1, 2]]])
+    image = torch.tensor([[[0.0, 1.0], [0.5, -1.0]], [[1.0, 1.0], [0.0, 0.0]]])
+    colours = mean_class_colours([{"label": label, "image": image}], 4, ignore_index=2)
+    assert colours.tolist() == [[0.5, 1.0], [0.5, 0.0], [0.0, 0.0], [0.0, 0.0]]
+
+
+def test_flat_colour_paints_every_class_with_its_colour():
+    label = torch.randint(0, 3, (2, 1, 5, 6))
+    colours = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    painted = flat_colour_image(label, colours)
+    assert painted.shape == (2, 3, 5, 6)
+    assert torch.equal(painted.argmax(1, keepdim=True), label)
+
+
+def test_masked_mean_colour():
+    images = torch.zeros(2, 3, 4, 4)
+    images[1, 0] = 1.0
+    mask = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    mask[..., :2, :2] = True
+    assert masked_mean_colour(images, mask).tolist() == [[0, 0, 0], [1, 0, 0]]
+    with pytest.raises(ValueError, match="at least one pixel"):
+        masked_mean_colour(images, torch.zeros_like(mask))
