@@ -7,7 +7,10 @@ The defaults are the issue's setting: 256x512, batch 1, G base 32 with 3 downsam
 blocks, D base 32 with 2 scales, VGG loss on (random VGG weights: the cost is the same).
 
     python benchmarks/bench_training_step.py                 # the figures (a few minutes on CPU)
-    python benchmarks/bench_training_step.py --size 64x128 --steps 2   # a quick smoke run
+    python benchmarks/bench_training_step.py --quick         # a quick smoke run (64x128)
+
+The device is CUDA when a GPU is visible (``--device auto``), else the CPU; on CUDA the memory
+table adds the CUDA peak. Writes ``training_step.json``/``.md`` (see ``_report.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from _report import add_out_argument, describe_machine, machine_line, resolve_device, write_report
 
 VARIANTS = {
     # name: (step keyword naive, precision, checkpoint_activations)
@@ -135,9 +140,14 @@ def main() -> None:
     parser.add_argument("--d-scales", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3, help="timed steps (median reported)")
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if visible), cpu, cuda")
+    parser.add_argument("--quick", action="store_true", help="64x128, 2 steps (smoke run)")
+    add_out_argument(parser)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.device = resolve_device(args.device)
+    if args.quick:
+        args.size, args.steps = "64x128", 2
     if args.child:
         mode, _, variant = args.child.partition(":")
         print(json.dumps(_time(args) if mode == "time" else _memory(args, variant)))
@@ -145,17 +155,20 @@ def main() -> None:
 
     import torch
 
-    print(
+    setting = (
         f"training step at {args.size}, batch 1, {args.num_classes} classes + instance map; "
         f"G base {args.g_channels}, {args.g_downsamples} downsamples, {args.g_blocks} blocks; "
         f"D base {args.d_channels}, {args.d_scales} scales; VGG on"
     )
+    print(setting)
     print(
         f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
         f"{platform.processor() or platform.machine()}, load average "
         f"{os.getloadavg()[0]:.2f}; median of {args.steps} steps after {args.warmup} warm-up, "
         "interleaved"
     )
+    machine = describe_machine(args.device)
+    print(machine_line(machine))
     print(f"{'variant':>12} {'s/step':>8}  steps (s)")
     timings = _child("time")
     for variant in TIMED:
@@ -167,14 +180,58 @@ def main() -> None:
     print(
         f"{'variant':>12} {'saved for backward (MiB)':>25} {'first-step peak RSS growth (MiB)':>33}"
     )
+    memories = {}
     for variant in MEMORY:
-        memory = _child(f"memory:{variant}")
+        memory = memories[variant] = _child(f"memory:{variant}")
         extra = (
             f"  cuda peak {memory['cuda_peak_mib']:.0f} MiB" if "cuda_peak_mib" in memory else ""
         )
         print(
             f"{variant:>12} {memory['saved_mib']:25.0f} {memory['step_peak_rss_mib']:33.0f}{extra}"
         )
+
+    on_cuda = args.device.startswith("cuda")
+    rows = []
+    for variant in VARIANTS:
+        timing, memory = timings.get(variant), memories.get(variant)
+        row = [
+            variant,
+            f"{timing['median_s']:.3f}" if timing else "-",
+            ", ".join(f"{s:.2f}" for s in timing["all_s"]) if timing else "-",
+            f"{timing['median_s'] / timings['fused']['median_s']:.2f}" if timing else "-",
+            f"{memory['saved_mib']:.0f}" if memory else "-",
+            f"{memory['step_peak_rss_mib']:.0f}" if memory else "-",
+        ]
+        if on_cuda:
+            row.append(f"{memory['cuda_peak_mib']:.0f}" if memory else "-")
+        rows.append(row)
+    write_report(
+        args.out,
+        "training_step" + ("_quick" if args.quick else ""),
+        title=f"One pix2pixHD training step (G, D and VGG losses) at {args.size}",
+        machine=machine,
+        columns=[
+            "variant",
+            "median s/step",
+            "steps (s)",
+            "vs fused",
+            "saved for backward (MiB)",
+            "first-step peak RSS growth (MiB)",
+            *(["CUDA peak (MiB)"] if on_cuda else []),
+        ],
+        rows=rows,
+        settings={k: v for k, v in vars(args).items() if k not in ("child", "out")},
+        results={"timings": timings, "memory": memories},
+        notes=[
+            setting + ".",
+            f"Times: median of {args.steps} steps after {args.warmup} warm-up, the variants "
+            "interleaved in one process. naive is the original's step (three D passes, full "
+            "backwards); fused runs D on the fake batch once; bf16 is the fused step under "
+            "bf16 autocast.",
+            "Memory: each variant in a fresh process; fused+ckpt is fused with "
+            "checkpoint_activations on G.",
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ real branch separately under ``no_grad``. Each variant runs in a fresh subproces
 peak resident memory (ru_maxrss) is its own. VGG19 has random weights (no download).
 
     python benchmarks/bench_vgg_loss.py [--size 512x1024] [--repeats 3]
+    python benchmarks/bench_vgg_loss.py --quick              # a tiny smoke run (64x128)
+
+CPU only. Writes ``vgg_loss.json``/``.md`` (see ``_report.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from _report import add_out_argument, describe_machine, write_report
 
 
 def _measure(args: argparse.Namespace, batched: bool) -> dict:
@@ -65,8 +70,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="512x1024", help="HxW of the images")
     parser.add_argument("--repeats", type=int, default=3, help="timed steps after the first")
+    parser.add_argument("--quick", action="store_true", help="64x128, 2 steps (smoke run)")
+    add_out_argument(parser)
     parser.add_argument("--child", choices=("batched", "unbatched"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.size, args.repeats = "64x128", 2
     if args.child:
         print(json.dumps(_measure(args, args.child == "batched")))
         return
@@ -88,6 +97,37 @@ def main() -> None:
             f"{flag:>8} {r['median_seconds']:11.2f} {r['min_seconds']:8.2f} "
             f"{r['first_seconds']:10.2f} {r['saved_mib']:24.0f} {r['step_peak_mib']:27.0f}"
         )
+    write_report(
+        args.out,
+        "vgg_loss" + ("_quick" if args.quick else ""),
+        title=f"VGGPerceptualLoss forward+backward, fake/real 1x3x{args.size}",
+        machine=describe_machine("cpu"),
+        columns=[
+            "batched",
+            "median (s)",
+            "min (s)",
+            "first (s)",
+            "activations saved (MiB)",
+            "step peak RSS growth (MiB)",
+        ],
+        rows=[
+            [
+                flag,
+                f"{r['median_seconds']:.2f}",
+                f"{r['min_seconds']:.2f}",
+                f"{r['first_seconds']:.2f}",
+                f"{r['saved_mib']:.0f}",
+                f"{r['step_peak_mib']:.0f}",
+            ]
+            for flag, r in (("True", results["batched"]), ("False", results["unbatched"]))
+        ],
+        settings={"size": args.size, "repeats": args.repeats},
+        results=results,
+        notes=[
+            f"Random VGG19 weights, fp32; median of {args.repeats} steps after a first one; "
+            "each variant in a fresh process."
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     python examples/pix2pixhd.py encode-features --run runs/demo
     python examples/pix2pixhd.py generate --run runs/demo [--choices styles.json] [--size 70 150]
     python examples/pix2pixhd.py evaluate --run runs/demo [--segmenter my_segmenter.pt]
+    python examples/pix2pixhd.py edit --run runs/demo [--port 0]
     torchrun --nproc_per_node=N examples/pix2pixhd.py train ...
 
 A run folder holds ``recipe.json`` (the resolved configuration: every value the run used),
@@ -36,7 +37,9 @@ from torch import Tensor
 
 from condgan_blocks import FeatureBank, crop_padding, pad_to_multiple
 from condgan_blocks.data import (
+    CITYSCAPES_LABELS,
     CITYSCAPES_NUM_CLASSES,
+    SYNTHETIC_CLASSES,
     CityscapesDataset,
     Compose,
     PairedFolderDataset,
@@ -47,6 +50,7 @@ from condgan_blocks.data import (
     collate,
     colorize,
 )
+from condgan_blocks.editor import EditorClass, EditorServer, EditorSession
 from condgan_blocks.evaluation import (
     ConfusionMatrix,
     SegmentationNet,
@@ -837,6 +841,56 @@ def command_demo(args: argparse.Namespace) -> dict[str, Any]:
     return {"timings": timings, **results}
 
 
+# ------------------------------------------------------------------------------- edit
+def editor_classes(recipe: dict[str, Any]) -> list[EditorClass]:
+    """The classes the editor offers for a run's data: id, name, thing or stuff, colour."""
+    kind = recipe["data"]["kind"]
+    if kind == "synthetic":
+        return [EditorClass(c.id, c.name, c.is_thing, c.color) for c in SYNTHETIC_CLASSES]
+    if kind == "cityscapes":
+        return [
+            EditorClass(c.id, c.name, c.has_instances, c.color)
+            for c in CITYSCAPES_LABELS
+            if 0 <= c.id < recipe["training"]["num_classes"]
+        ]
+    palette = palette_for(recipe).tolist()
+    return [EditorClass(k, f"class {k}", False, tuple(rgb)) for k, rgb in enumerate(palette)]
+
+
+def editor_server(
+    run: Path, *, port: int = 0, split: str = "val", index: int = 0, device: str | None = None
+) -> EditorServer:
+    """An (unstarted) editor server on scene ``index`` of ``split``, with the run's G and bank."""
+    recipe, training = load_run(run, device=device)
+    bank = load_bank(run, training)
+    sample = make_dataset(recipe["data"], split)[index]
+    label, instance = sample["label"], sample.get("instance", sample["label"])
+
+    def generate(label: Tensor, instance: Tensor, choices: dict[int, int]) -> Tensor:
+        features = None if bank is None else bank_features(bank, instance, label, choices)
+        return synthesize(training, label, instance, features)[0]
+
+    num_styles = {} if bank is None else {k: len(v) for k, v in bank.centers.items()}
+    session = EditorSession(
+        label, instance, classes=editor_classes(recipe), generate=generate, num_styles=num_styles
+    )
+    return EditorServer(session, port=port)
+
+
+def command_edit(args: argparse.Namespace) -> None:
+    """Serve the interactive editor on one scene of a trained run until Ctrl+C."""
+    server = editor_server(
+        Path(args.run), port=args.port, split=args.split, index=args.index, device=args.device
+    )
+    print(f"editor running at {server.url} (Ctrl+C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 # ------------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -995,6 +1049,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--seed", type=int, default=0, help="seed of styles and segmenter")
     evaluate_cmd.add_argument("--device", default="auto", help="cpu, cuda, ...")
     evaluate_cmd.set_defaults(func=command_evaluate)
+
+    edit_cmd = commands.add_parser(
+        "edit", help="interactive semantic editor in the browser", formatter_class=help_format,
+        description="Serve a page on 127.0.0.1 to edit one validation scene of a trained run "
+        "(select, restyle, relabel, delete and paint objects) and see the generator's image.",
+    )  # fmt: skip
+    edit_cmd.add_argument("--run", required=True, help="the run folder")
+    edit_cmd.add_argument("--port", type=int, default=0, help="TCP port (0: a free one)")
+    edit_cmd.add_argument("--split", default="val", help="dataset split of the first scene")
+    edit_cmd.add_argument("--index", type=int, default=0, help="index of the first scene")
+    edit_cmd.add_argument("--device", default="auto", help="cpu, cuda, ...")
+    edit_cmd.set_defaults(func=command_edit)
 
     demo = commands.add_parser(
         "demo", help="train -> encode-features -> generate -> evaluate on synthetic scenes",

@@ -26,6 +26,7 @@ PUBLIC_MODULES = (
     "condgan_blocks.compat.pix2pixhd",
     "condgan_blocks.data",
     "condgan_blocks.editing",
+    "condgan_blocks.editor",
     "condgan_blocks.training",
     "condgan_blocks.export",
 )

@@ -16,7 +16,7 @@ from condgan_blocks.data import collate
 from .conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "examples" / "pix2pixhd.py"
-COMMANDS = ("train", "encode-features", "generate", "evaluate", "demo")
+COMMANDS = ("train", "encode-features", "generate", "evaluate", "edit", "demo")
 
 
 def _load_recipe():
