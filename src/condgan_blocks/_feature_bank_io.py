@@ -25,13 +25,13 @@ with ``os.replace``, so readers never see a half-written file.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 import zipfile
 from collections.abc import Mapping
 
 import numpy as np
+
+from ._atomic import atomic_write
 
 FORMAT = "condgan_blocks.FeatureBank"
 FORMAT_VERSION = 1
@@ -60,18 +60,8 @@ def write_bank_file(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
     missing = set(_SCHEMA) - set(payload)
     if missing:
         raise ValueError(f"internal error: FeatureBank arrays {sorted(missing)} are missing")
-    # A unique name in the same folder: os.replace is atomic only within one file system.
-    temporary = f"{path}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(temporary, "xb") as file:
-            np.savez(file, **payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **payload)
 
 
 def _fail(path: str, reason: str) -> ValueError:

@@ -6,7 +6,6 @@ file is written.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 from collections.abc import Sequence
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from ._atomic import atomic_write
 
 
 def to_uint8_image(image: Tensor) -> Tensor:
@@ -103,15 +104,8 @@ def save_png(image: Tensor, path: str | os.PathLike) -> Path:
 
     array = _rgb(to_uint8_image(image)).permute(1, 2, 0).contiguous().numpy()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    try:
-        Image.fromarray(array).save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    with atomic_write(path) as file:
+        Image.fromarray(array).save(file, format="PNG")
     return path
 
 
@@ -198,9 +192,7 @@ def write_index_html(
         ``path`` as a :class:`~pathlib.Path`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     page = render_index_html(title, sections, path.parent)
-    temporary = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, path)
+    with atomic_write(path) as file:
+        file.write(page.encode("utf-8"))
     return path

@@ -9,7 +9,6 @@ network, as TorchScript or as a ``torch.export`` program.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import math
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
+from .._atomic import atomic_write
 from .._checks import check_image_batch, check_positive_int
 from ..padding import crop_padding, pad_to_multiple
 
@@ -261,20 +261,10 @@ def save_segmenter(model: SegmentationNet, path: str | os.PathLike) -> Path:
     if not isinstance(model, SegmentationNet):
         raise TypeError(f"model must be a SegmentationNet, got {type(model).__name__}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": SEGMENTER_FORMAT, "config": model.config(), "state_dict": state}
-    temporary = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    try:
-        with open(temporary, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    with atomic_write(path) as file:
+        torch.save(payload, file)
     return path
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._atomic import atomic_write
+
 CHECKPOINT_FORMAT = "condgan_blocks.training"
 CHECKPOINT_VERSION = 1
 LATEST_NAME = "latest.pt"
@@ -126,17 +128,8 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike) -> P
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
-    temporary = _temporary(path)
-    try:
-        with _crc32_written(), open(temporary, "wb") as file:
-            torch.save(dict(checkpoint), file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    with _crc32_written(), atomic_write(path) as file:
+        torch.save(dict(checkpoint), file)
     _fsync_directory(path.parent)
     return path
 
