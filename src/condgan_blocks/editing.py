@@ -120,6 +120,19 @@ def relabel_instance(
 
     Raises:
         ValueError: If ``instance_id`` is not in the map.
+
+    Shape:
+        - Input: ``labels`` and ``instances`` (N, 1, H, W) or (N, H, W).
+        - Output: ``labels`` and ``instances`` in the input shapes.
+
+    Examples:
+        >>> import torch
+        >>> labels = torch.tensor([[[0, 5, 5]]])
+        >>> instances = torch.tensor([[[0, 5000, 5000]]])
+        >>> relabel_instance(labels, instances, 5000, 6)
+        (tensor([[[0, 6, 6]]]), tensor([[[   0, 5000, 5000]]]))
+        >>> relabel_instance(labels, instances, 5000, 6, class_divisor=1000)[1]
+        tensor([[[   0, 6000, 6000]]])
     """
     labels_4d, instances_4d = _check_pair(labels, instances)
     check_positive_int("instance_id", instance_id, minimum=0)
@@ -161,6 +174,25 @@ def paint_instance(
     Raises:
         ValueError: If the mask has another size, selects no pixel, or ``instance_id`` is used
             outside it.
+
+    Shape:
+        - Input: ``labels`` and ``instances`` (N, 1, H, W) or (N, H, W); ``mask`` (H, W),
+          (N, H, W) or (N, 1, H, W).
+        - Output: ``labels`` and ``instances`` in the input shapes.
+
+    Examples:
+        >>> import torch
+        >>> labels = torch.zeros(1, 1, 2, 3, dtype=torch.long)
+        >>> instances = torch.zeros(1, 1, 2, 3, dtype=torch.long)
+        >>> mask = torch.tensor([[False, True, True], [False, False, False]])
+        >>> labels, instances, new_id = paint_instance(
+        ...     labels, instances, mask, 5, class_divisor=1000
+        ... )
+        >>> new_id
+        5000
+        >>> labels[0, 0]
+        tensor([[0, 5, 5],
+                [0, 0, 0]])
     """
     labels_4d, instances_4d = _check_pair(labels, instances)
     check_positive_int("new_class", new_class, minimum=0)
@@ -212,6 +244,17 @@ def remove_instance(
 
     Raises:
         ValueError: If ``instance_id`` is not in the map.
+
+    Shape:
+        - Input: ``labels`` and ``instances`` (N, 1, H, W) or (N, H, W).
+        - Output: ``labels`` and ``instances`` in the input shapes.
+
+    Examples:
+        >>> import torch
+        >>> labels = torch.tensor([[[3, 5, 5]]])
+        >>> instances = torch.tensor([[[3, 5000, 5000]]])
+        >>> remove_instance(labels, instances, 5000, 3)
+        (tensor([[[3, 3, 3]]]), tensor([[[3, 3, 3]]]))
     """
     labels_4d, instances_4d = _check_pair(labels, instances)
     check_positive_int("instance_id", instance_id, minimum=0)
@@ -246,7 +289,22 @@ def generator_input(
         (float32 without features).
 
     Shape:
+        - Input: ``labels`` and ``instances`` (N, 1, H, W) or (N, H, W); ``features``
+          (N, C, H, W).
         - Output: (N, num_classes + 1 + C, H, W), without the parts left out.
+
+    Examples:
+        >>> import torch
+        >>> labels = torch.tensor([[[[0, 1], [1, 1]]]])
+        >>> instances = torch.tensor([[[[0, 1000], [1000, 1000]]]])
+        >>> x = generator_input(labels, instances, num_classes=2)
+        >>> x.shape, x.dtype
+        (torch.Size([1, 3, 2, 2]), torch.float32)
+        >>> x[0, 1]
+        tensor([[0., 1.],
+                [1., 1.]])
+        >>> generator_input(labels, None, 2, torch.zeros(1, 3, 2, 2)).shape
+        torch.Size([1, 5, 2, 2])
     """
     labels_4d = check_instance_map(labels, name="labels")
     dtype = torch.float32

@@ -16,6 +16,17 @@ def downsample(x: Tensor) -> Tensor:
 
     Returns:
         Tensor of shape (N, C, ceil(H / 2), ceil(W / 2)).
+
+    Shape:
+        - Input: (N, C, H, W).
+        - Output: (N, C, ceil(H / 2), ceil(W / 2)).
+
+    Examples:
+        >>> import torch
+        >>> downsample(torch.ones(1, 3, 5, 8)).shape
+        torch.Size([1, 3, 3, 4])
+        >>> downsample(torch.ones(1, 1, 4, 4)).unique()
+        tensor([1.])
     """
     return F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
 

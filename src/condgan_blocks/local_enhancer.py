@@ -31,6 +31,12 @@ class EnhancerStage(nn.Module):
     Shape:
         - Input: ``image`` (N, in_channels, H, W) and ``coarser`` (N, 2c, H/2, W/2).
         - Output: (N, c, H, W), or (N, out_channels, H, W) for the finest stage.
+
+    Examples:
+        >>> import torch
+        >>> stage = EnhancerStage(3, 4, num_blocks=1, out_channels=3)
+        >>> stage(torch.randn(1, 3, 16, 16), torch.randn(1, 8, 8, 8)).shape
+        torch.Size([1, 3, 16, 16])
     """
 
     def __init__(

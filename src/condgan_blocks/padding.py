@@ -64,6 +64,16 @@ def crop_padding(y: Tensor, padding: tuple[int, int, int, int]) -> Tensor:
 
     Returns:
         Tensor of shape (..., H' - top - bottom, W' - left - right).
+
+    Shape:
+        - Input: (..., H', W').
+        - Output: (..., H' - top - bottom, W' - left - right).
+
+    Examples:
+        >>> import torch
+        >>> y = torch.arange(16.0).reshape(1, 1, 4, 4)
+        >>> crop_padding(y, (1, 0, 1, 2))
+        tensor([[[[5., 6., 7.]]]])
     """
     if any(isinstance(p, bool) or not isinstance(p, int) for p in padding):
         raise TypeError(f"padding must be 4 ints (left, right, top, bottom), got {padding}")

@@ -17,6 +17,15 @@ from torch import Tensor
 
 from ._atomic import atomic_write
 
+__all__ = [
+    "ReportSection",
+    "image_grid",
+    "render_index_html",
+    "save_png",
+    "to_uint8_image",
+    "write_index_html",
+]
+
 
 def to_uint8_image(image: Tensor) -> Tensor:
     """A float image in [-1, 1] as uint8 in [0, 255] (values outside are clipped).
@@ -99,6 +108,18 @@ def save_png(image: Tensor, path: str | os.PathLike) -> Path:
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
+
+    Shape:
+        - Input: ``image`` (C, H, W) with C = 1 or 3.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> image = torch.zeros(3, 4, 6, dtype=torch.uint8)
+        >>> path = save_png(image, os.path.join(tempfile.mkdtemp(), "sub", "black.png"))
+        >>> with Image.open(path) as png:
+        ...     png.size, png.mode
+        ((6, 4), 'RGB')
     """
     from PIL import Image
 
@@ -119,6 +140,11 @@ class ReportSection:
         images: ``(caption, path)`` pairs; paths are linked relative to the page.
         table: Optional ``(header, rows)``; cells are converted with ``str`` and escaped.
         links: ``(text, path)`` pairs listed as links.
+
+    Examples:
+        >>> section = ReportSection("Scores", text=["Lower is better."], table=(["FID"], [[12.5]]))
+        >>> section.title, section.images, section.links
+        ('Scores', (), ())
     """
 
     title: str
@@ -190,6 +216,16 @@ def write_index_html(
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
+
+    Examples:
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> image = save_png(torch.zeros(1, 2, 2), os.path.join(folder, "images", "a.png"))
+        >>> section = ReportSection("Samples", images=[("first", image)])
+        >>> page = write_index_html(os.path.join(folder, "index.html"), "Run", [section])
+        >>> text = page.read_text()
+        >>> "<h1>Run</h1>" in text, 'src="images/a.png"' in text
+        (True, True)
     """
     path = Path(path)
     page = render_index_html(title, sections, path.parent)

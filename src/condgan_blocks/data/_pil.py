@@ -26,6 +26,13 @@ class FileContentError(ValueError):
     Attributes:
         path: The file.
         reason: What is wrong with it, without the path.
+
+    Examples:
+        >>> error = FileContentError("a.png", "does not decode as an image")
+        >>> print(error)
+        a.png: does not decode as an image
+        >>> error.path, error.reason, isinstance(error, ValueError)
+        ('a.png', 'does not decode as an image', True)
     """
 
     def __init__(self, path: str | Path, reason: str | None = None) -> None:

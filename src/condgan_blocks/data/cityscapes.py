@@ -58,6 +58,46 @@ class CityscapesDataset(FileDataset):
         FileNotFoundError: If ``root`` or a split folder is missing, or holds no label file
             (the message prints the expected layout).
         DatasetError: If files do not pair up (every unpaired file is listed).
+
+    Shape:
+        - label: (1, H, W), int64
+        - instance: (1, H, W), int64
+        - image: (3, H, W), float32 in [-1, 1]
+
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> root = Path(tempfile.mkdtemp())
+        >>> gt = root / "gtFine" / "train" / "aachen"
+        >>> gt.mkdir(parents=True)
+        >>> left = root / "leftImg8bit" / "train" / "aachen"
+        >>> left.mkdir(parents=True)
+        >>> stem = "aachen_000000_000019"
+        >>> label = np.full((4, 8), 7, dtype=np.uint8)  # road (8-bit label ids)
+        >>> label[1:3, 2:4] = 26  # one car
+        >>> Image.fromarray(label).save(gt / f"{stem}_gtFine_labelIds.png")
+        >>> instance = label.astype(np.uint16)  # 16-bit: id * 1000 + k for things
+        >>> instance[label == 26] = 26000
+        >>> Image.fromarray(instance).save(gt / f"{stem}_gtFine_instanceIds.png")
+        >>> rgb = np.zeros((4, 8, 3), dtype=np.uint8)
+        >>> Image.fromarray(rgb).save(left / f"{stem}_leftImg8bit.png")
+        >>> dataset = CityscapesDataset(root, "train")
+        >>> len(dataset)
+        1
+        >>> sample = dataset[0]
+        >>> sample["label"].shape, sample["label"].dtype, sample["image"].shape
+        (torch.Size([1, 4, 8]), torch.int64, torch.Size([3, 4, 8]))
+        >>> sample["instance"].unique().tolist()
+        [7, 26000]
+        >>> try:
+        ...     CityscapesDataset(root / "missing")
+        ... except FileNotFoundError as error:
+        ...     print(str(error).splitlines()[0].endswith("does not exist"))
+        True
+        >>> import shutil
+        >>> shutil.rmtree(root)
     """
 
     label_table = CITYSCAPES_LABELS

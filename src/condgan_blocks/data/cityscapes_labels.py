@@ -24,7 +24,13 @@ CITYSCAPES_NUM_CLASSES = 35
 
 
 class CityscapesLabel(NamedTuple):
-    """One row of the official Cityscapes label table."""
+    """One row of the official Cityscapes label table.
+
+    Examples:
+        >>> car = next(row for row in CITYSCAPES_LABELS if row.name == "car")
+        >>> car.id, car.train_id, car.has_instances, car.color
+        (26, 13, True, (0, 0, 142))
+    """
 
     name: str
     id: int

@@ -76,6 +76,23 @@ class SeededDataLoader(DataLoader):
     """A DataLoader whose shuffling and worker seeds depend only on (seed, rank, epoch).
 
     Built by :func:`make_dataloader`; call :meth:`set_epoch` at the start of every epoch.
+
+    Shape:
+        - Batch: each (C, H, W) tensor of a sample becomes (N, C, H, W); ``path`` a list
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes
+        >>> loader = make_dataloader(SyntheticScenes(4, size=(16, 32)), batch_size=2, seed=0)
+        >>> isinstance(loader, SeededDataLoader)
+        True
+        >>> loader.set_epoch(1)
+        >>> first = [path for batch in loader for path in batch["path"]]
+        >>> loader.set_epoch(1)
+        >>> first == [path for batch in loader for path in batch["path"]]
+        True
+        >>> batch = next(iter(loader))
+        >>> batch["label"].shape, batch["image"].shape
+        (torch.Size([2, 1, 16, 32]), torch.Size([2, 3, 16, 32]))
     """
 
     def __init__(self, *args: Any, seed: int, rank: int, **kwargs: Any) -> None:

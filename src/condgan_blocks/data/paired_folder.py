@@ -92,6 +92,37 @@ class PairedFolderDataset(FileDataset):
         FileNotFoundError: If ``root`` or a needed folder is missing, or the first folder holds
             no file (the message prints the expected layout).
         DatasetError: If files do not pair up (every unpaired or duplicated file is listed).
+
+    Shape:
+        - label, instance: (1, H, W), int64 (``label_nc > 0``)
+        - input: (C_A, H, W), float32 in [-1, 1] (``label_nc=0``)
+        - image: (C, H, W), float32 in [-1, 1]
+
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> root = Path(tempfile.mkdtemp())
+        >>> (root / "train_label").mkdir()
+        >>> (root / "train_img").mkdir()
+        >>> label = np.eye(4, 6, dtype=np.uint8)  # ids 0 and 1
+        >>> Image.fromarray(label).save(root / "train_label" / "a.png")
+        >>> rgb = np.zeros((4, 6, 3), dtype=np.uint8)
+        >>> Image.fromarray(rgb).save(root / "train_img" / "a.png")
+        >>> dataset = PairedFolderDataset(root, "train", label_nc=2)
+        >>> sample = dataset[0]
+        >>> sorted(sample)
+        ['image', 'label', 'path']
+        >>> sample["label"].shape, sample["label"].dtype, sample["image"].shape
+        (torch.Size([1, 4, 6]), torch.int64, torch.Size([3, 4, 6]))
+        >>> try:
+        ...     PairedFolderDataset(root, "test", label_nc=2)
+        ... except FileNotFoundError as error:
+        ...     print("test_label" in str(error))
+        True
+        >>> import shutil
+        >>> shutil.rmtree(root)
     """
 
     def __init__(

@@ -40,7 +40,14 @@ _MIN_SIZE = 16
 
 
 class SyntheticClass(NamedTuple):
-    """One row of the :class:`SyntheticScenes` label table."""
+    """One row of the :class:`SyntheticScenes` label table.
+
+    Examples:
+        >>> SYNTHETIC_CLASSES[5]
+        SyntheticClass(id=5, name='car', is_thing=True, color=(0, 0, 142))
+        >>> [row.name for row in SYNTHETIC_CLASSES if row.is_thing]
+        ['car', 'person']
+    """
 
     id: int
     name: str

@@ -111,6 +111,16 @@ def crop_sample(sample: Sample, top: int, left: int, height: int, width: int) ->
 
     Raises:
         ValueError: If the window is not inside the sample.
+
+    Shape:
+        - Input: every tensor (C, H, W), all with the same H and W
+        - Output: every tensor (C, height, width)
+
+    Examples:
+        >>> s = {"label": torch.arange(12).view(1, 3, 4), "path": "a.png"}
+        >>> crop_sample(s, top=1, left=1, height=2, width=2)["label"]
+        tensor([[[ 5,  6],
+                 [ 9, 10]]])
     """
     full_h, full_w = sample_size(sample)
     inside = top >= 0 and top + height <= full_h and left >= 0 and left + width <= full_w
@@ -191,6 +201,18 @@ class PairedTransform:
 
     Subclasses implement :meth:`get_params` (random draws, from ``generator`` when given, else
     torch's global random state) and :meth:`apply` (deterministic).
+
+    Shape:
+        - Input: every tensor (C, H, W), all with the same H and W
+        - Output: every tensor (C', H', W'), as the subclass makes it
+
+    Examples:
+        >>> class Negate(PairedTransform):  # no random parameters: get_params returns None
+        ...     def apply(self, sample, params):
+        ...         return {k: -v if k == "image" else v for k, v in sample.items()}
+        >>> out = Negate()({"image": torch.ones(3, 2, 2), "path": "a.png"})
+        >>> out["image"][:, 0, 0], out["path"]
+        (tensor([-1., -1., -1.]), 'a.png')
     """
 
     def get_params(self, size: tuple[int, int], generator: torch.Generator | None) -> Any:
@@ -238,6 +260,16 @@ class ScaleWidth(PairedTransform):
         width: Output width in pixels.
         interpolation: For images: "bicubic" (as pix2pixHD), "bilinear" or "nearest".
             Labels and instances always use nearest neighbour.
+
+    Shape:
+        - Input: every tensor (C, H, W), all with the same H and W
+        - Output: every tensor (C, int(width * H / W), width), dtype kept
+
+    Examples:
+        >>> s = {"label": torch.zeros(1, 4, 8, dtype=torch.long), "image": torch.zeros(3, 4, 8)}
+        >>> out = ScaleWidth(4)(s)
+        >>> out["label"].shape, out["label"].dtype, out["image"].shape
+        (torch.Size([1, 2, 4]), torch.int64, torch.Size([3, 2, 4]))
     """
 
     def __init__(self, width: int, *, interpolation: str = "bicubic") -> None:
@@ -260,6 +292,19 @@ class RandomCrop(PairedTransform):
 
     Raises:
         ValueError: When called on a sample smaller than ``size``.
+
+    Shape:
+        - Input: every tensor (C, H, W), all with the same H and W
+        - Output: every tensor (C, size[0], size[1])
+
+    Examples:
+        >>> label = torch.arange(16).view(1, 4, 4)
+        >>> s = {"label": label, "image": label.float()}
+        >>> out = RandomCrop(2)(s, generator=torch.Generator().manual_seed(0))
+        >>> out["label"].shape, out["image"].shape
+        (torch.Size([1, 2, 2]), torch.Size([1, 2, 2]))
+        >>> torch.equal(out["image"], out["label"].float())  # the same window in every member
+        True
     """
 
     def __init__(self, size: int | tuple[int, int]) -> None:
@@ -287,7 +332,19 @@ class RandomCrop(PairedTransform):
 
 
 class RandomHorizontalFlip(PairedTransform):
-    """Mirror the whole sample left to right with probability ``p``."""
+    """Mirror the whole sample left to right with probability ``p``.
+
+    Shape:
+        - Input: every tensor (C, H, W), all with the same H and W
+        - Output: same shapes as the input
+
+    Examples:
+        >>> s = {"label": torch.tensor([[[1, 2, 3]]]), "path": "a.png"}
+        >>> RandomHorizontalFlip(p=1.0)(s)["label"]
+        tensor([[[3, 2, 1]]])
+        >>> RandomHorizontalFlip(p=0.0)(s)["label"]
+        tensor([[[1, 2, 3]]])
+    """
 
     def __init__(self, p: float = 0.5) -> None:
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:

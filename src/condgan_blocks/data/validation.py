@@ -18,6 +18,13 @@ class Problem:
     Args:
         path: The file at fault (for generated data, the sample's ``path``).
         message: What is wrong, in words that tell how to fix it.
+
+    Examples:
+        >>> problem = Problem("a.png", "no image for this label")
+        >>> problem.path
+        'a.png'
+        >>> print(problem)
+        a.png: no image for this label
     """
 
     path: str
@@ -36,6 +43,14 @@ class DatasetError(ValueError):
         problems: The problems found (at least one), or a finished message alone (what a
             DataLoader worker passes when it re-raises the error; ``problems`` is then empty).
         source: What was checked, e.g. ``"CityscapesDataset(root='data', split='train')"``.
+
+    Examples:
+        >>> error = DatasetError([Problem("a.png", "no image for this label")], "demo")
+        >>> print(error)
+        1 problem in demo:
+          a.png: no image for this label
+        >>> isinstance(error, ValueError), len(error.problems)
+        (True, 1)
     """
 
     def __init__(self, problems: Iterable[Problem] | str, source: str = "dataset") -> None:

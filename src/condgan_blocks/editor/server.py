@@ -62,6 +62,29 @@ class EditorServer(ThreadingHTTPServer):
         port: TCP port on 127.0.0.1; 0 picks a free one (read it from :attr:`url`).
         max_body_bytes: Largest request body accepted (uploads included).
         max_upload_pixels: Largest uploaded map, in pixels.
+
+    Examples:
+        >>> import json, threading, urllib.request
+        >>> from condgan_blocks.editor import EditorClass, EditorServer, EditorSession
+        >>> session = EditorSession(
+        ...     torch.tensor([[0, 0, 5, 5]]),
+        ...     torch.tensor([[0, 0, 5000, 5000]]),
+        ...     classes=[EditorClass(0, "road", False, (128, 64, 128)),
+        ...              EditorClass(5, "car", True, (0, 0, 142))],
+        ...     generate=lambda labels, instances, choices: torch.zeros(3, 1, 4),
+        ... )
+        >>> server = EditorServer(session, port=0)
+        >>> server.url.startswith("http://127.0.0.1:")
+        True
+        >>> thread = threading.Thread(target=server.serve_forever, daemon=True)
+        >>> thread.start()
+        >>> opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
+        >>> with opener.open(server.url + "api/state", timeout=10) as response:
+        ...     response.status, "state" in json.load(response)
+        (200, True)
+        >>> server.shutdown()
+        >>> server.server_close()
+        >>> thread.join(timeout=10)
     """
 
     daemon_threads = True

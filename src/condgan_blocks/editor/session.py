@@ -27,7 +27,15 @@ cluster}`` in, an image of shape (3, H, W) or (1, 3, H, W) in [-1, 1] out."""
 
 
 class EditorClass(NamedTuple):
-    """One class the editor offers: its id, name, colour and whether it has instances."""
+    """One class the editor offers: its id, name, colour and whether it has instances.
+
+    Examples:
+        >>> car = EditorClass(5, "car", True, (0, 0, 142))
+        >>> car.name, car.is_thing, car.color
+        ('car', True, (0, 0, 142))
+        >>> car._replace(id=6).id
+        6
+    """
 
     id: int
     name: str

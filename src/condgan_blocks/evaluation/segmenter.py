@@ -257,6 +257,16 @@ def save_segmenter(model: SegmentationNet, path: str | os.PathLike) -> Path:
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TypeError: If ``model`` is not a :class:`SegmentationNet`.
+
+    Examples:
+        >>> import os, tempfile
+        >>> net = SegmentationNet(3, 5, base_channels=4)
+        >>> path = save_segmenter(net, os.path.join(tempfile.mkdtemp(), "segmenter.pt"))
+        >>> path.name, path.is_file()
+        ('segmenter.pt', True)
     """
     if not isinstance(model, SegmentationNet):
         raise TypeError(f"model must be a SegmentationNet, got {type(model).__name__}")
@@ -286,9 +296,26 @@ def load_segmenter(
     (``.pt2``, ``torch.export.save``). The last two may hold any network mapping (N, C, H, W)
     images in [-1, 1] to (N, K, H, W) logits.
 
+    Shape:
+        - Input of the returned network: (N, C, H, W) images in [-1, 1].
+        - Output of the returned network: (N, K, H, W) logits.
+
     Raises:
         FileNotFoundError: If there is no file at ``path``.
         ValueError: If the file is none of the three kinds.
+
+    Examples:
+        >>> import os, tempfile
+        >>> net = SegmentationNet(3, 5, base_channels=4)
+        >>> path = save_segmenter(net, os.path.join(tempfile.mkdtemp(), "segmenter.pt"))
+        >>> model = load_segmenter(path)
+        >>> type(model).__name__, model.training
+        ('SegmentationNet', False)
+        >>> x = torch.randn(1, 3, 16, 16)
+        >>> torch.equal(model(x), net.eval()(x))
+        True
+        >>> segment(model, x).shape
+        torch.Size([1, 1, 16, 16])
     """
     path = Path(path)
     if not path.is_file():

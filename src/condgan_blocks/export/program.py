@@ -120,6 +120,24 @@ def load_program(path: str | os.PathLike) -> ExportedProgram:
     Returns:
         The ``torch.export.ExportedProgram``; ``load_program(path).module()`` is a module
         that runs like the generator in eval mode (for the sizes it was exported for).
+
+    Raises:
+        TypeError: If ``path`` is not a str or os.PathLike.
+
+    Examples:
+        >>> import os, tempfile, torch
+        >>> from condgan_blocks import GlobalGenerator
+        >>> from condgan_blocks.export import export_program, load_program, save_program
+        >>> net = GlobalGenerator(3, base_channels=2, num_downsamples=1, num_blocks=1).eval()
+        >>> path = os.path.join(tempfile.mkdtemp(), "generator.pt2")
+        >>> _ = save_program(export_program(net), path)
+        >>> program = load_program(path)
+        >>> type(program).__name__
+        'ExportedProgram'
+        >>> x = torch.randn(1, 3, 8, 12)
+        >>> with torch.no_grad():
+        ...     torch.allclose(program.module()(x), net(x), atol=1e-5)
+        True
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")

@@ -36,7 +36,21 @@ logger = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file is corrupt, truncated, of another kind or of another architecture."""
+    """A checkpoint file is corrupt, truncated, of another kind or of another architecture.
+
+    A subclass of ``ValueError``; :func:`load_checkpoint` and resuming raise it.
+
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> path = Path(tempfile.mkdtemp()) / "latest.pt"
+        >>> _ = path.write_bytes(b"not a zip archive")
+        >>> try:
+        ...     load_checkpoint(path)
+        ... except CheckpointError as error:
+        ...     print(isinstance(error, ValueError), "truncated or not a checkpoint" in str(error))
+        True True
+    """
 
 
 def epoch_checkpoint_name(epoch: int) -> str:
@@ -64,7 +78,17 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
 
 
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """``directory/latest.pt`` if it exists, else None."""
+    """``directory/latest.pt`` if it exists, else None.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> latest_checkpoint(folder) is None
+        True
+        >>> _ = save_checkpoint({"x": torch.ones(1)}, f"{folder}/latest.pt")
+        >>> latest_checkpoint(folder).name
+        'latest.pt'
+    """
     path = Path(directory) / LATEST_NAME
     return path if path.is_file() else None
 
@@ -165,6 +189,17 @@ def prune_checkpoints(directory: str | os.PathLike, keep_last: int) -> list[Path
 
     Returns:
         The deleted paths.
+
+    Examples:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in ("epoch_0001.pt", "epoch_0002.pt", "epoch_0003.pt", "latest.pt"):
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> [path.name for path in prune_checkpoints(folder, keep_last=2)]
+        ['epoch_0001.pt']
+        >>> sorted(path.name for path in folder.iterdir())
+        ['epoch_0002.pt', 'epoch_0003.pt', 'latest.pt']
     """
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
         raise ValueError(f"keep_last must be an int >= 1, got {keep_last!r}")
@@ -212,6 +247,21 @@ def load_checkpoint(
         FileNotFoundError: If there is no such file.
         CheckpointError: If the file is truncated, corrupt (a checksum does not match), not
             loadable with ``weights_only=True``, not a training checkpoint, or of a newer format.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> entries = {"config": {}, "state": {}, "models": {}, "optimizers": {}}
+        >>> checkpoint = {"format": CHECKPOINT_FORMAT, "version": 1, **entries}
+        >>> _ = save_checkpoint(checkpoint, f"{folder}/latest.pt")
+        >>> sorted(load_checkpoint(folder))  # a run folder reads its latest.pt
+        ['config', 'format', 'models', 'optimizers', 'state', 'version']
+        >>> _ = save_checkpoint({"weight": torch.ones(2)}, f"{folder}/bare.pt")
+        >>> try:
+        ...     load_checkpoint(f"{folder}/bare.pt")
+        ... except CheckpointError as error:
+        ...     print("is not a condgan_blocks.training checkpoint" in str(error))
+        True
     """
     path = resolve_checkpoint_path(path)
     _check_archive(path)

@@ -70,6 +70,17 @@ class GeneratorConfig(_Section):
             ``base_channels // 2 ** num_enhancers``, the original's layout.
         num_blocks_local: Residual blocks per enhancer (``n_blocks_local``).
         checkpoint_activations: Recompute residual-block activations in backward.
+
+    Examples:
+        >>> generator = GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1)
+        >>> generator.to_dict()["num_blocks"], generator.norm
+        (1, 'instance')
+        >>> GeneratorConfig.from_dict(generator.to_dict()) == generator
+        True
+        >>> GeneratorConfig(norm="layer")
+        Traceback (most recent call last):
+        ...
+        ValueError: generator.norm must be one of ('batch', 'instance', 'none'), got 'layer'
     """
 
     _prefix: ClassVar[str] = "generator"
@@ -109,6 +120,13 @@ class DiscriminatorConfig(_Section):
         num_layers: Strided layers per discriminator (``n_layers_D``).
         norm: "instance", "batch" or "none".
         spectral_norm: Wrap every convolution in spectral normalisation.
+
+    Examples:
+        >>> discriminator = DiscriminatorConfig(base_channels=4, num_scales=1)
+        >>> sorted(discriminator.to_dict())
+        ['base_channels', 'norm', 'num_layers', 'num_scales', 'spectral_norm']
+        >>> discriminator.num_layers, discriminator.spectral_norm
+        (3, False)
     """
 
     _prefix: ClassVar[str] = "discriminator"
@@ -136,6 +154,13 @@ class EncoderConfig(_Section):
         base_channels: Channels after the stem (``nef``).
         num_downsamples: Downsamplings (``n_downsample_E``).
         norm: "instance", "batch" or "none".
+
+    Examples:
+        >>> config = TrainingConfig(num_classes=7, encoder=EncoderConfig(feature_channels=3))
+        >>> config.condition_channels, config.generator_in_channels
+        (8, 11)
+        >>> EncoderConfig.from_dict({"feature_channels": 2}).to_dict()
+        {'feature_channels': 2, 'base_channels': 16, 'num_downsamples': 4, 'norm': 'instance'}
     """
 
     _prefix: ClassVar[str] = "encoder"
@@ -165,6 +190,15 @@ class LossConfig(_Section):
         vgg_normalize: "imagenet" normalises [-1, 1] images for VGG; "none" feeds them as the
             original does.
         vgg_batched: One VGG pass over fake and real together (faster) or two (less memory).
+
+    Examples:
+        >>> losses = LossConfig(vgg_weight=0)  # no VGG loss, no VGG weights to load
+        >>> losses.vgg_weight, losses.gan_mode
+        (0.0, 'lsgan')
+        >>> LossConfig(gan_mode="wgan")
+        Traceback (most recent call last):
+        ...
+        ValueError: losses.gan_mode must be one of ('hinge', 'lsgan', 'vanilla'), got 'wgan'
     """
 
     _prefix: ClassVar[str] = "losses"
@@ -195,6 +229,14 @@ class OptimizerConfig(_Section):
         lr: Initial learning rate of both optimizers.
         beta1: Adam's first beta.
         beta2: Adam's second beta.
+
+    Examples:
+        >>> OptimizerConfig(lr=1e-3).to_dict()
+        {'lr': 0.001, 'beta1': 0.5, 'beta2': 0.999}
+        >>> OptimizerConfig(beta1=1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: optimizer.beta1 must be < 1.0, got 1.0
     """
 
     _prefix: ClassVar[str] = "optimizer"

@@ -46,6 +46,13 @@ class DistributedContext:
         rank: This process's rank (0 when not distributed).
         world_size: Number of processes (1 when not distributed).
         local_rank: This process's rank on its node (picks its GPU).
+
+    Examples:
+        >>> DistributedContext()
+        DistributedContext(rank=0, world_size=1, local_rank=0)
+        >>> context = DistributedContext(rank=1, world_size=4, local_rank=1)
+        >>> context.enabled, context.is_main
+        (True, False)
     """
 
     rank: int = 0
@@ -87,6 +94,16 @@ def init_distributed(backend: str | None = None) -> DistributedContext:
 
     Returns:
         The :class:`DistributedContext`.
+
+    Examples:
+        Without ``torchrun``'s variables it is a disabled single-process context:
+
+        >>> from unittest import mock
+        >>> with mock.patch.dict(os.environ):
+        ...     _ = os.environ.pop("WORLD_SIZE", None)
+        ...     context = init_distributed()
+        >>> context.enabled, context.is_main, context.world_size
+        (False, True, 1)
     """
     if dist.is_available() and dist.is_initialized():
         return DistributedContext.current()

@@ -22,6 +22,16 @@ class StepInputs:
             what both G and D are conditioned on (the original's ``input_label``).
         real: Real images (N, C, H, W) in [-1, 1].
         instances: Instance ids (N, 1, H, W) int64 for the encoder, else None.
+
+    Shape:
+        - condition: (N, K, H, W), or (N, K + 1, H, W) with the boundary map.
+        - real: (N, C, H, W).
+        - instances: (N, 1, H, W) or None.
+
+    Examples:
+        >>> inputs = StepInputs(torch.zeros(2, 8, 16, 16), torch.zeros(2, 3, 16, 16))
+        >>> inputs.condition.shape, inputs.real.shape, inputs.instances is None
+        (torch.Size([2, 8, 16, 16]), torch.Size([2, 3, 16, 16]), True)
     """
 
     condition: Tensor
@@ -62,7 +72,27 @@ def condition_map(
 
 
 def generator_input(condition: Tensor, features: Tensor | None = None) -> Tensor:
-    """G's input: the condition, followed by the encoder's features when given."""
+    """G's input: the condition, followed by the encoder's features when given.
+
+    Args:
+        condition: The condition map (N, K(+1), H, W).
+        features: The encoder's features (N, F, H, W), or None.
+
+    Returns:
+        ``condition`` itself without features, else both concatenated along channels.
+
+    Shape:
+        - condition: (N, K', H, W).
+        - features: (N, F, H, W).
+        - Output: (N, K' + F, H, W), or (N, K', H, W) without features.
+
+    Examples:
+        >>> condition = torch.zeros(1, 8, 4, 4)
+        >>> generator_input(condition, torch.ones(1, 3, 4, 4)).shape
+        torch.Size([1, 11, 4, 4])
+        >>> generator_input(condition) is condition
+        True
+    """
     return condition if features is None else torch.cat([condition, features], 1)
 
 

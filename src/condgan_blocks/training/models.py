@@ -49,6 +49,22 @@ class TrainingModels:
         optimizer_g: Adam over G's and E's parameters.
         optimizer_d: Adam over D's parameters.
         compiled: Compiled forwards by module name.
+
+    Examples:
+        >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+        ...                                      LossConfig, TrainingConfig)
+        >>> config = TrainingConfig(
+        ...     num_classes=7,
+        ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+        ...     losses=LossConfig(vgg_weight=0.0))
+        >>> models = build_models(config)
+        >>> sorted(models.networks()), models.encoder is None
+        (['discriminator', 'generator'], True)
+        >>> models.forward("generator") is models.generator  # not compiled
+        True
+        >>> len(models.generator_parameters()) == len(list(models.generator.parameters()))
+        True
     """
 
     generator: GlobalGenerator | LocalEnhancer

@@ -60,6 +60,17 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
     Raises:
         ValueError: If ``state`` lacks one of the entries.
+
+    Examples:
+        >>> state = capture_rng_state()
+        >>> first = torch.randint(100, (3,)).tolist()
+        >>> restore_rng_state(state)
+        >>> torch.randint(100, (3,)).tolist() == first
+        True
+        >>> restore_rng_state({"torch": state["torch"]})
+        Traceback (most recent call last):
+        ...
+        ValueError: the random state misses ['cuda', 'python', 'numpy']
     """
     missing = [key for key in ("torch", "cuda", "python", "numpy") if key not in state]
     if missing:

@@ -15,6 +15,13 @@ class NonFiniteLossError(RuntimeError):
     Attributes:
         step: The step (counted from 1) whose losses were not finite.
         losses: All losses of that step.
+
+    Examples:
+        >>> try:
+        ...     raise NonFiniteLossError("non-finite loss", step=3, losses={"g_gan": float("nan")})
+        ... except RuntimeError as error:
+        ...     print(type(error).__name__, error.step, sorted(error.losses))
+        NonFiniteLossError 3 ['g_gan']
     """
 
     def __init__(self, message: str, *, step: int, losses: dict[str, float]) -> None:
@@ -81,6 +88,14 @@ class FitResult:
         interrupted_by: "SIGINT" or "SIGTERM" when a signal stopped the run ("a signal to
             another rank" on the ranks that did not get it), else None.
         checkpoint: The last checkpoint written, if any.
+
+    Examples:
+        >>> result = FitResult(epoch=2, global_step=10, interrupted_by=None, checkpoint=None)
+        >>> result.interrupted_by is None, result.global_step
+        (True, 10)
+
+        :meth:`~condgan_blocks.training.Training.fit` returns one; see
+        :class:`~condgan_blocks.training.Training` for a run.
     """
 
     epoch: int

@@ -60,6 +60,27 @@ class StepHooks:
             raises to stop on a non-finite loss before any weight changes).
         sync_gradients: Called with the parameters that got gradients, after the backward
             passes and before the optimizer steps (a distributed trainer averages them here).
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes, collate
+        >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+        ...                                      LossConfig, TrainingConfig, build_models,
+        ...                                      prepare_batch)
+        >>> config = TrainingConfig(
+        ...     num_classes=7,
+        ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+        ...     losses=LossConfig(vgg_weight=0.0))
+        >>> _ = torch.manual_seed(0)
+        >>> models = build_models(config)
+        >>> batch = collate([SyntheticScenes(1, size=(16, 16))[0]])
+        >>> inputs = prepare_batch(batch, num_classes=7)
+        >>> synced = []
+        >>> hooks = StepHooks(sync_gradients=lambda params: synced.append(len(params)))
+        >>> losses = fused_step(models, inputs, hooks=hooks)
+        >>> trainable = models.generator_parameters() + list(models.discriminator.parameters())
+        >>> synced == [len(trainable)]
+        True
     """
 
     reduce_losses: Callable[[dict[str, Tensor]], dict[str, float]] = losses_to_floats
@@ -142,6 +163,36 @@ def fused_step(
     Returns:
         The losses as floats: ``g_gan``, ``g_feat``, ``g_vgg``, ``d_fake``, ``d_real``,
         ``g_total`` and ``d_total``.
+
+    Shape:
+        - inputs.condition: (N, K(+1), H, W).
+        - inputs.real: (N, C, H, W).
+        - Output: a dict of Python floats, no tensors.
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes, collate
+        >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+        ...                                      LossConfig, TrainingConfig, build_models,
+        ...                                      prepare_batch)
+        >>> config = TrainingConfig(
+        ...     num_classes=7,
+        ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+        ...     losses=LossConfig(vgg_weight=0.0))
+        >>> _ = torch.manual_seed(0)
+        >>> models = build_models(config)
+        >>> batch = collate([SyntheticScenes(1, size=(16, 16))[0]])
+        >>> inputs = prepare_batch(batch, num_classes=7)
+        >>> before = [p.clone() for p in models.discriminator.parameters()]
+        >>> losses = fused_step(models, inputs)
+        >>> sorted(losses)
+        ['d_fake', 'd_real', 'd_total', 'g_feat', 'g_gan', 'g_total', 'g_vgg']
+        >>> import math
+        >>> d_mean = (losses["d_fake"] + losses["d_real"]) / 2
+        >>> losses["g_vgg"], math.isclose(losses["d_total"], d_mean, rel_tol=1e-6)
+        (0.0, True)
+        >>> any(not torch.equal(a, b) for a, b in zip(before, models.discriminator.parameters()))
+        True
     """
     hooks = StepHooks() if hooks is None else hooks
     params_g = _trainable(models.generator_parameters())
@@ -195,6 +246,31 @@ def naive_step(
     fakes for the G loss; full backwards; G step, then D step.
 
     Same arguments and result as :func:`fused_step`; a reference for tests and benchmarks.
+
+    Shape:
+        - inputs.condition: (N, K(+1), H, W).
+        - inputs.real: (N, C, H, W).
+        - Output: a dict of Python floats, no tensors.
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes, collate
+        >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+        ...                                      LossConfig, TrainingConfig, build_models,
+        ...                                      prepare_batch)
+        >>> config = TrainingConfig(
+        ...     num_classes=7,
+        ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+        ...     losses=LossConfig(vgg_weight=0.0))
+        >>> _ = torch.manual_seed(0)
+        >>> models = build_models(config)
+        >>> batch = collate([SyntheticScenes(1, size=(16, 16))[0]])
+        >>> inputs = prepare_batch(batch, num_classes=7)
+        >>> losses = naive_step(models, inputs)
+        >>> sorted(losses)
+        ['d_fake', 'd_real', 'd_total', 'g_feat', 'g_gan', 'g_total', 'g_vgg']
+        >>> all(isinstance(value, float) for value in losses.values())
+        True
     """
     hooks = StepHooks() if hooks is None else hooks
     discriminate = models.forward("discriminator")

@@ -84,6 +84,32 @@ class Training:
         config: The run's configuration.
         models: From :func:`~condgan_blocks.training.build_models`.
         context: The distributed context; defaults to the initialised process group's.
+
+    Shape:
+        - :meth:`generate`: a batch of (N, 1, H, W) label maps gives float32 (N, C, H, W) images.
+
+    Examples:
+        >>> import tempfile
+        >>> from condgan_blocks.data import SyntheticScenes, collate
+        >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+        ...                                      LossConfig, TrainingConfig)
+        >>> folder = tempfile.mkdtemp()
+        >>> config = TrainingConfig(
+        ...     num_classes=7,
+        ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+        ...     losses=LossConfig(vgg_weight=0.0),
+        ...     epochs=1, decay_epochs=0, output_dir=folder, log_every_steps=0)
+        >>> dataset = SyntheticScenes(2, size=(16, 16))
+        >>> training = build_training(config)
+        >>> training.generate(collate([dataset[0]])).shape
+        torch.Size([1, 3, 16, 16])
+        >>> result = training.fit(dataset)
+        >>> result.epoch, result.global_step, result.interrupted_by, result.checkpoint.name
+        (1, 2, None, 'epoch_0001.pt')
+        >>> resumed = build_training(config, resume=folder)
+        >>> resumed.state.epoch, resumed.state.global_step
+        (1, 2)
     """
 
     def __init__(

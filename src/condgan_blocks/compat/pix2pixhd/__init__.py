@@ -29,7 +29,15 @@ from ._state_dict import load_state_dict, read_state_dict, to_original_state_dic
 
 
 def kinds() -> tuple[str, ...]:
-    """The kinds :func:`build` knows, sorted."""
+    """The kinds :func:`build` knows, sorted.
+
+    Examples:
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> "global_generator" in pix2pixhd.kinds()
+        True
+        >>> list(pix2pixhd.kinds()) == sorted(pix2pixhd.kinds())
+        True
+    """
     return tuple(sorted(BUILDERS))
 
 
@@ -47,6 +55,16 @@ def build(kind: str, options: Mapping[str, Any] | None = None) -> nn.Module:
 
     Raises:
         ValueError: If ``kind`` is unknown.
+
+    Examples:
+        >>> import torch
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> options = {"input_nc": 4, "ngf": 4, "n_downsample_global": 1, "n_blocks_global": 1}
+        >>> net = pix2pixhd.build("global_generator", options)
+        >>> type(net).__name__
+        'GlobalGenerator'
+        >>> net(torch.zeros(1, 4, 8, 8)).shape
+        torch.Size([1, 3, 8, 8])
     """
     if kind not in BUILDERS:
         raise ValueError(f"kind must be one of {kinds()}, got {kind!r}")
@@ -67,6 +85,19 @@ def load_checkpoint(
     The module is returned in eval mode. Note that the original ``test.py`` never called
     ``.eval()``: with ``norm=batch`` its inference used batch statistics. Call ``.train()`` on the
     result to reproduce those numbers exactly.
+
+    Examples:
+        >>> import os, tempfile, torch
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> options = {"input_nc": 4, "ngf": 4, "n_downsample_global": 1, "n_blocks_global": 1}
+        >>> net = pix2pixhd.build("global_generator", options)
+        >>> path = os.path.join(tempfile.mkdtemp(), "latest_net_G.pth")
+        >>> torch.save(pix2pixhd.to_original_state_dict(net), path)
+        >>> loaded = pix2pixhd.load_checkpoint(path, "global_generator", options)
+        >>> loaded.training
+        False
+        >>> torch.equal(loaded.stem.conv.weight, net.stem.conv.weight)
+        True
     """
     module = build(kind, options)
     load_state_dict(module, read_state_dict(path, map_location=map_location))

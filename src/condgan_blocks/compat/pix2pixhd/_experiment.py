@@ -19,6 +19,12 @@ def parse_options(text: str) -> dict[str, Any]:
 
     Values are read as Python literals where possible (ints, floats, bools, lists, None) and
     kept as strings otherwise.
+
+    Examples:
+        >>> text = "------------ Options -------------\\nname: label2city\\nngf: 64\\n"
+        >>> text += "no_instance: False\\n-------------- End ----------------\\n"
+        >>> parse_options(text)
+        {'name': 'label2city', 'ngf': 64, 'no_instance': False}
     """
     options: dict[str, Any] = {}
     for line in text.splitlines():
@@ -72,6 +78,13 @@ class Pix2PixHDExperiment:
         generator: ``netG`` (a GlobalGenerator or LocalEnhancer).
         discriminator: ``netD`` if its checkpoint exists, else None.
         encoder: ``netE`` if its checkpoint exists, else None.
+
+    Examples:
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> net = pix2pixhd.build("global_generator", {"input_nc": 4, "ngf": 4})
+        >>> experiment = pix2pixhd.Pix2PixHDExperiment({"ngf": 4}, net)
+        >>> experiment.discriminator is None, experiment.files
+        (True, {})
     """
 
     options: dict[str, Any]
@@ -101,6 +114,24 @@ def load_experiment(
 
     Raises:
         FileNotFoundError: If ``opt.txt`` or the generator checkpoint is missing.
+
+    Examples:
+        >>> import os, tempfile, torch
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> folder = tempfile.mkdtemp()
+        >>> options = {"input_nc": 4, "ngf": 4, "n_downsample_global": 1, "n_blocks_global": 1}
+        >>> net = pix2pixhd.build("global_generator", options)
+        >>> torch.save(
+        ...     pix2pixhd.to_original_state_dict(net), os.path.join(folder, "latest_net_G.pth")
+        ... )
+        >>> lines = ["label_nc: 3", "ngf: 4", "n_downsample_global: 1", "n_blocks_global: 1"]
+        >>> with open(os.path.join(folder, "opt.txt"), "w") as f:
+        ...     _ = f.write("\\n".join(["--- Options ---", *lines, "--- End ---"]))
+        >>> experiment = pix2pixhd.load_experiment(folder)
+        >>> type(experiment.generator).__name__, experiment.discriminator, sorted(experiment.files)
+        ('GlobalGenerator', None, ['G'])
+        >>> experiment.generator(torch.zeros(1, 4, 8, 8)).shape
+        torch.Size([1, 3, 8, 8])
     """
     folder = Path(experiment_dir)
     opt_file = folder / "opt.txt"

@@ -57,6 +57,17 @@ def load_state_dict(module: nn.Module, original_state_dict: Mapping[str, Tensor]
         ValueError: If keys are missing or unexpected (every such key is named), or shapes
             differ. ``num_batches_tracked`` may be missing (checkpoints of torch < 0.4.1).
         TypeError: If ``module`` has no pix2pixHD key mapping.
+
+    Examples:
+        >>> import torch
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> options = {"input_nc": 4, "ngf": 4, "n_downsample_global": 1, "n_blocks_global": 1}
+        >>> source = pix2pixhd.build("global_generator", options)
+        >>> target = pix2pixhd.build("global_generator", options)
+        >>> original = pix2pixhd.to_original_state_dict(source)
+        >>> loaded = pix2pixhd.load_state_dict(target, original)
+        >>> loaded is target, torch.equal(target.stem.conv.weight, source.stem.conv.weight)
+        (True, True)
     """
     if not isinstance(original_state_dict, Mapping):
         raise TypeError(
@@ -102,6 +113,14 @@ def to_original_state_dict(module: nn.Module) -> dict[str, Tensor]:
 
     Returns:
         A new dict whose tensors are detached views of ``module``'s state.
+
+    Examples:
+        >>> from condgan_blocks.compat import pix2pixhd
+        >>> options = {"input_nc": 4, "ngf": 4, "n_downsample_global": 1, "n_blocks_global": 1}
+        >>> net = pix2pixhd.build("global_generator", options)
+        >>> state = pix2pixhd.to_original_state_dict(net)
+        >>> sorted(state)[:2], tuple(state["model.1.weight"].shape)
+        (['model.1.bias', 'model.1.weight'], (4, 4, 7, 7))
     """
     mapping = _ours_to_original(module, None)
     state = module.state_dict()
