@@ -2,6 +2,7 @@
 
     python examples/pix2pixhd.py demo [--smoke] [--output results/demo]
     python examples/pix2pixhd.py train --preset cityscapes-global --data-root DATA/cityscapes
+    python examples/pix2pixhd.py train --preset cityscapes-local --dry-run 3 --output runs/dry
     python examples/pix2pixhd.py encode-features --run runs/demo
     python examples/pix2pixhd.py generate --run runs/demo [--choices styles.json] [--size 70 150]
     python examples/pix2pixhd.py evaluate --run runs/demo [--segmenter my_segmenter.pt]
@@ -12,6 +13,34 @@ A run folder holds ``recipe.json`` (the resolved configuration: every value the 
 ``checkpoints/`` (``latest.pt`` and the feature bank beside it), ``metrics.jsonl``, ``grids/``
 (colourised labels | generated | real, every ``--grid-every`` steps), ``generated/``,
 ``evaluation/metrics.json`` and ``index.html``, which links all of them.
+
+A run folder is relocatable: nothing in it names the folder itself (``recipe.json`` stores the
+checkpoint folder as ``"checkpoints"``, relative to the run), every command resolves its files
+from ``--output``/``--run``, and nothing outside the run folder is written or deleted. Copy
+``runs/a`` to ``runs/b`` and ``train --output runs/b --resume`` continues the copy in
+``runs/b``; ``runs/a`` is not touched. (Run folders of older versions stored an absolute
+``training.output_dir``; it is ignored.)
+
+``train --resume`` continues from ``checkpoints/latest.pt`` with the settings of
+``recipe.json``. Settings that do not change what has been trained can be changed there:
+``--epochs``, ``--decay-epochs`` (extend or shorten the schedule: the remaining epochs follow
+the new schedule, so adding ``--epochs`` to a finished run trains the new epochs at the initial
+learning rate and then decays again over ``--decay-epochs``), ``--keep-last``, ``--log-every``,
+``--grid-every``, ``--device``, ``--precision``, ``--compile``, ``--channels-last``,
+``--data-root`` (a moved dataset), and with ``--set`` the keys of ``RESUME_SETTINGS``. Any
+other flag is refused with a message naming it. A finished run with nothing to extend stops
+with a message instead of training nothing.
+
+``train --dry-run N`` measures a preset instead of training it: N steps on synthetic scenes at
+the preset's full resolution (``data.width`` wide and half as high for Cityscapes and folder
+data, 1024 wide when unset; ``data.size`` for synthetic data; ``--dry-run-size H W`` to choose),
+with the preset's networks, losses and batch size and any flags and ``--set`` values. It prints
+a table (parameters of G, D and E, seconds per step, peak memory) and writes it to
+``OUTPUT/dry_run.json``; nothing else is written, except that a stage-2 (``cityscapes-local``)
+dry run without ``--global-checkpoint`` first saves the initial weights of the matching stage-1
+model to ``OUTPUT/dry_run_stage1/latest.pt`` and grows from it. The ImageNet VGG19 weights
+cannot be downloaded offline: when they are not in the torch hub cache, the VGG loss of a dry
+run uses random weights, which cost the same.
 
 Importing this file has no side effects; everything reusable lives in the library
 (``condgan_blocks.training``, ``.evaluation``, ``.visualization``, ``FeatureBank``).
@@ -26,6 +55,8 @@ import json
 import logging
 import math
 import os
+import shutil
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -53,6 +84,7 @@ from condgan_blocks.data import (
 from condgan_blocks.editor import EditorClass, EditorServer, EditorSession
 from condgan_blocks.evaluation import (
     ConfusionMatrix,
+    HighFrequencyMeter,
     SegmentationNet,
     flat_colour_image,
     load_segmenter,
@@ -77,6 +109,46 @@ logger = logging.getLogger("pix2pixhd")
 RECIPE_FILE = "recipe.json"
 BANK_FILE = "feature_bank.npz"
 STYLES_FILE = "car_styles.json"
+CHECKPOINTS = "checkpoints"  # the checkpoint folder, relative to the run folder
+
+# What train --resume may change with --set (a "section." prefix allows the whole section):
+# how far and where the run goes on, not what it has trained.
+RESUME_SETTINGS = (
+    "training.epochs",
+    "training.decay_epochs",
+    "training.keep_last",
+    "training.log_every_steps",
+    "training.save_every_steps",
+    "training.device",
+    "training.precision",
+    "training.compile",
+    "training.compile_backend",
+    "training.channels_last",
+    "training.num_workers",
+    "data.root",
+    "recipe.",
+)
+# train flags by argparse dest: the recipe key each one sets, and whether --resume may change it.
+TRAIN_FLAGS = {
+    "preset": ("--preset", ("preset",), False),
+    "smoke": ("--smoke", ("smoke",), False),
+    "global_checkpoint": ("--global-checkpoint", ("training", "global_checkpoint"), False),
+    "instance_boundary": ("--instance-boundary", ("training", "use_instances"), False),
+    "instance_features": ("--instance-features", None, False),
+    "fake_pool": ("--fake-pool", ("training", "pool_size"), False),
+    "ema": ("--ema", ("training", "ema_decay"), False),
+    "batch_size": ("--batch-size", ("training", "batch_size"), False),
+    "seed": ("--seed", ("training", "seed"), False),
+    "epochs": ("--epochs", ("training", "epochs"), True),
+    "decay_epochs": ("--decay-epochs", ("training", "decay_epochs"), True),
+    "keep_last": ("--keep-last", ("training", "keep_last"), True),
+    "log_every": ("--log-every", ("training", "log_every_steps"), True),
+    "precision": ("--precision", ("training", "precision"), True),
+    "channels_last": ("--channels-last", ("training", "channels_last"), True),
+    "compile": ("--compile", ("training", "compile"), True),
+    "data_root": ("--data-root", ("data", "root"), True),
+    "grid_every": ("--grid-every", ("recipe", "grid_every"), True),
+}
 
 # ------------------------------------------------------------------------------- presets
 # A preset is the whole resolved configuration: "training" is a TrainingConfig dict, "data"
@@ -265,47 +337,115 @@ def first_batches(dataset, count: int, batch_size: int):
 
 
 # ------------------------------------------------------------------------------- runs
+def _set_flags(recipe: dict[str, Any], args: argparse.Namespace, names) -> None:
+    for dest in names:
+        value = getattr(args, dest, None)
+        _, key, _ = TRAIN_FLAGS[dest]
+        if value is not None and key is not None and key[0] != "preset":
+            apply_override(recipe, list(key), value)
+
+
+def _check_overrides(overrides: list[tuple[list[str], Any]]) -> None:
+    for path, _ in overrides:
+        if path == ["training", "output_dir"]:
+            raise SystemExit(
+                "training.output_dir is always RUN/checkpoints, so that a run folder can be "
+                "moved or copied; choose the run folder with --output"
+            )
+
+
 def resolve_recipe(args: argparse.Namespace) -> dict[str, Any]:
     """The resolved configuration of a ``train`` call: preset, smoke sizes, flags, --set."""
-    recipe = copy.deepcopy(PRESETS[args.preset])
-    recipe["preset"] = args.preset
+    preset = getattr(args, "preset", None) or "demo"
+    recipe = copy.deepcopy(PRESETS[preset])
+    recipe["preset"] = preset
+    recipe["smoke"] = bool(args.smoke)
     if args.smoke:
         if recipe["data"]["kind"] != "synthetic":
             raise SystemExit("--smoke uses the synthetic data: combine it with --preset demo")
         recipe = merge(recipe, SMOKE)
     training = recipe["training"]
-    flags = {
-        "use_instances": args.instance_boundary,
-        "pool_size": args.fake_pool,
-        "ema_decay": args.ema,
-        "precision": args.precision,
-        "channels_last": args.channels_last,
-        "compile": args.compile,
-        "epochs": args.epochs,
-        "decay_epochs": args.decay_epochs,
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "global_checkpoint": args.global_checkpoint,
-    }
-    training.update({k: v for k, v in flags.items() if v is not None})
+    _set_flags(recipe, args, TRAIN_FLAGS)
     if args.instance_features is False:
         training.pop("encoder", None)
     elif args.instance_features and "encoder" not in training:
         training["encoder"] = {"feature_channels": 3}
-    training["device"] = resolve_device(args.device)
-    training["output_dir"] = str(Path(args.output) / "checkpoints")
-    if args.data_root is not None:
-        recipe["data"]["root"] = args.data_root
-    if args.grid_every is not None:
-        recipe["recipe"]["grid_every"] = args.grid_every
-    for text in args.set or ():
-        apply_override(recipe, *parse_override(text))
+    training["device"] = resolve_device(getattr(args, "device", None))
+    training["output_dir"] = CHECKPOINTS
+    overrides = [parse_override(text) for text in args.set or ()]
+    _check_overrides(overrides)
+    for path, value in overrides:
+        apply_override(recipe, path, value)
     TrainingConfig.from_dict(training)  # fail early, naming the bad field
     return recipe
 
 
-def training_config(recipe: dict[str, Any]) -> TrainingConfig:
-    return TrainingConfig.from_dict(copy.deepcopy(recipe["training"]))
+def _stored(recipe: dict[str, Any], key: tuple[str, ...]) -> Any:
+    node: Any = recipe
+    for part in key:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def resume_recipe(args: argparse.Namespace, run: Path) -> dict[str, Any]:
+    """The configuration of ``train --resume``: the run's ``recipe.json`` with the flags and
+    ``--set`` values that may change on resume applied; any other flag is refused.
+
+    A refused flag with the value the run already has is accepted (it changes nothing).
+    """
+    recipe = read_recipe(run)
+    recipe.setdefault("smoke", False)
+    training = recipe["training"]
+    stored = TrainingConfig.from_dict(copy.deepcopy(training))  # with the defaults filled in
+    for dest, (flag, key, changeable) in TRAIN_FLAGS.items():
+        value = getattr(args, dest, None)
+        if changeable or value is None or (dest == "smoke" and value is False):
+            continue
+        if dest == "instance_features":
+            current = stored.encoder is not None
+        elif key[0] == "training":
+            current = getattr(stored, key[1])
+        else:
+            current = _stored(recipe, key)
+        if value != current:
+            raise SystemExit(
+                f"{flag} cannot change on resume: {run} was trained with {current!r} (see its "
+                f"{RECIPE_FILE}); start a new run (train without --resume, another --output) to "
+                "change it"
+            )
+    _set_flags(recipe, args, [dest for dest, (_, _, ok) in TRAIN_FLAGS.items() if ok])
+    if getattr(args, "device", None) is not None:
+        training["device"] = resolve_device(args.device)
+    overrides = [parse_override(text) for text in args.set or ()]
+    _check_overrides(overrides)
+    for path, value in overrides:
+        key = ".".join(path)
+        allowed = any(
+            key == name or (name.endswith(".") and key.startswith(name)) for name in RESUME_SETTINGS
+        )
+        if not allowed and _stored(recipe, tuple(path)) != value:
+            raise SystemExit(
+                f"--set {key} cannot change on resume (it is part of what {run} has trained); "
+                f"start a new run to change it. On resume --set may change: "
+                f"{', '.join(RESUME_SETTINGS)}"
+            )
+        apply_override(recipe, path, value)
+    training["output_dir"] = CHECKPOINTS
+    TrainingConfig.from_dict(training)  # fail early, naming the bad field
+    return recipe
+
+
+def training_config(recipe: dict[str, Any], run: Path | None = None) -> TrainingConfig:
+    """The recipe's TrainingConfig, saving into ``run/checkpoints`` (nowhere without ``run``).
+
+    The stored ``training.output_dir`` is ignored: the checkpoints of a run always live in its
+    own folder, wherever that folder is now (older run folders stored an absolute path).
+    """
+    values = copy.deepcopy(recipe["training"])
+    values["output_dir"] = None if run is None else str(run / CHECKPOINTS)
+    return TrainingConfig.from_dict(values)
 
 
 def resolve_device(device: str | None) -> str:
@@ -321,6 +461,20 @@ def read_recipe(run: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def open_for_append(path: Path):
+    """``open(path, "a")``, after giving ``path`` its own copy if it is a hard link.
+
+    Every other file of a run is replaced atomically (a new file renamed over the old name), so
+    a run folder copied with hard links (``cp -al``) never writes into its original; an append
+    would, so a shared file is copied first.
+    """
+    if path.is_file() and path.stat().st_nlink > 1:
+        temporary = path.with_name(f".{path.name}.tmp")
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, path)
+    return open(path, "a")  # the caller closes it
+
+
 def write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
@@ -329,14 +483,17 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def load_run(run: Path, *, device: str | None = None, precision: str | None = None):
-    """The trained run in ``run``: (recipe, Training restored from ``checkpoints/latest.pt``)."""
+    """The trained run in ``run``: (recipe, Training restored from ``checkpoints/latest.pt``).
+
+    Only files inside ``run`` are read (besides the dataset); the Training saves nothing.
+    """
     recipe = read_recipe(run)
     config = training_config(recipe)
-    changes = {"output_dir": None, "compile": False, "device": resolve_device(device)}
+    changes = {"compile": False, "device": resolve_device(device)}
     if precision is not None:
         changes["precision"] = precision
     config = dataclasses.replace(config, **changes)
-    training = build_training(config, resume=run / "checkpoints")
+    training = build_training(config, resume=run / CHECKPOINTS)
     training.models.train(False)
     return recipe, training
 
@@ -344,7 +501,7 @@ def load_run(run: Path, *, device: str | None = None, precision: str | None = No
 def load_bank(run: Path, training) -> FeatureBank | None:
     if training.models.encoder is None:
         return None
-    path = run / "checkpoints" / BANK_FILE
+    path = run / CHECKPOINTS / BANK_FILE
     if not path.is_file():
         raise SystemExit(f"no feature bank at {path}: run encode-features --run {run} first")
     return FeatureBank.load(path, feature_channels=training.config.encoder.feature_channels)
@@ -422,25 +579,31 @@ def encode(training, image: Tensor, instance: Tensor) -> Tensor:
 
 # ------------------------------------------------------------------------------- train
 class TrainingMonitor:
-    """on_step callback: tqdm bar, JSONL log, TensorBoard (when installed), PNG grids."""
+    """on_step callback: progress, JSONL log, TensorBoard (when installed), PNG grids.
+
+    Progress is a tqdm bar on a terminal; when stderr is not a terminal (a log file, CI) it is
+    a plain line every ``training.log_every_steps`` steps instead of a bar redrawn every step.
+    """
 
     def __init__(self, run: Path, recipe: dict[str, Any], training, preview: dict[str, Any]):
         self.run, self.recipe, self.preview = run, recipe, preview
         self.grid_every = recipe["recipe"]["grid_every"]
         self.log_every = max(1, recipe["training"].get("log_every_steps") or 1)
+        self.line_every = recipe["training"].get("log_every_steps") or 0
         self.palette = palette_for(recipe)
-        self.log = open(run / "metrics.jsonl", "a")  # noqa: SIM115 (closed in close())
+        self.log = open_for_append(run / "metrics.jsonl")
         self.started = time.perf_counter()
+        self.total = training.config.total_epochs * math.ceil(
+            preview["num_samples"] / (training.config.batch_size * training.context.world_size)
+        )
         self.bar = None
-        try:
-            from tqdm.auto import tqdm
+        if sys.stderr.isatty():
+            try:
+                from tqdm.auto import tqdm
 
-            total = training.config.total_epochs * math.ceil(
-                preview["num_samples"] / (training.config.batch_size * training.context.world_size)
-            )
-            self.bar = tqdm(total=total, initial=training.state.global_step, unit="step")
-        except ImportError:
-            pass
+                self.bar = tqdm(total=self.total, initial=training.state.global_step, unit="step")
+            except ImportError:
+                pass
         self.writer = None
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -458,6 +621,17 @@ class TrainingMonitor:
                 {k: f"{losses[k]:.3f}" for k in ("g_gan", "g_feat", "d_fake", "d_real")}
             )
             self.bar.update(1)
+        elif self.line_every and step % self.line_every == 0:
+            shown = " ".join(
+                f"{k}={losses[k]:.3f}" for k in ("g_gan", "g_feat", "d_fake", "d_real")
+            )
+            elapsed = time.perf_counter() - self.started
+            print(
+                f"epoch {epoch}/{training.config.total_epochs} step {step}/{self.total}: {shown} "
+                f"({elapsed:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
         if step % self.log_every == 0:
             record = {"step": step, "epoch": epoch, "time": time.perf_counter() - self.started}
             self.log.write(json.dumps({**record, **losses}) + "\n")
@@ -485,23 +659,35 @@ class TrainingMonitor:
         self.log.close()
 
 
-def command_train(args: argparse.Namespace) -> Path:
+def command_train(args: argparse.Namespace) -> Path | dict[str, Any]:
+    if getattr(args, "dry_run", None) is not None:
+        return command_dry_run(args)
+    if getattr(args, "dry_run_size", None) is not None:
+        raise SystemExit("--dry-run-size only applies to --dry-run N")
     run = Path(args.output)
     context = init_distributed() if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    is_main = context is None or context.is_main
     resume = None
     if args.resume:
-        if (run / "checkpoints" / "latest.pt").is_file():
-            resume = run / "checkpoints"
-        recipe = read_recipe(run)
-        for text in args.set or ():
-            apply_override(recipe, *parse_override(text))
+        recipe = resume_recipe(args, run)
+        if (run / CHECKPOINTS / "latest.pt").is_file():
+            resume = run / CHECKPOINTS
+        elif is_main:
+            print(f"no checkpoint in {run / CHECKPOINTS} yet: training {run} from the start")
     else:
         recipe = resolve_recipe(args)
-    is_main = context is None or context.is_main
+    config = training_config(recipe, run)
+    training = build_training(config, resume=resume, context=context)
+    state = training.state
+    if state.epoch >= config.total_epochs:
+        raise SystemExit(
+            f"{run} has already finished: {state.epoch} of {config.total_epochs} epochs (epochs="
+            f"{config.epochs}, decay_epochs={config.decay_epochs}), step {state.global_step}; "
+            "nothing to train. Extend it with --epochs or --decay-epochs (the totals, e.g. "
+            f"--epochs {config.epochs + 1})"
+        )
     if is_main:
         write_json(run / RECIPE_FILE, recipe)
-    config = training_config(recipe)
-    training = build_training(config, resume=resume, context=context)
     dataset = make_dataset(recipe["data"], "train", train=True)
     result = None
     if is_main:
@@ -517,8 +703,201 @@ def command_train(args: argparse.Namespace) -> Path:
             monitor.close()
     if is_main:
         print(f"trained {result.global_step} steps; checkpoint {result.checkpoint}")
+        if recipe.get("smoke"):
+            print("(a --smoke run: it checks the pipeline and learns nothing)")
         write_index(run)
     return run
+
+
+# ------------------------------------------------------------------------------- dry run
+DRY_RUN_FILE = "dry_run.json"
+DRY_RUN_STAGE_ONE = "dry_run_stage1"  # the stage-1 checkpoint folder a stage-2 dry run makes
+# torchvision's ImageNet VGG19 file in the torch hub cache, where the VGG loss looks it up.
+VGG19_IMAGENET_FILE = "vgg19-dcbb9e9d.pth"
+
+
+def dry_run_size(recipe: dict[str, Any]) -> tuple[int, int]:
+    """(H, W) of a dry run: the preset's full training resolution.
+
+    Synthetic data trains at ``data.size``; Cityscapes and folder data at ``data.width`` (1024
+    when unset) and half that height, the 2:1 frames of Cityscapes after ``ScaleWidth``.
+    """
+    data = recipe["data"]
+    if data["kind"] == "synthetic":
+        height, width = data["size"]
+        return int(height), int(width)
+    width = int(data.get("width") or 1024)
+    return width // 2, width
+
+
+def _dry_run_vgg(values: dict[str, Any]) -> str | None:
+    """Random VGG weights when the ImageNet file is not cached (it cannot be downloaded here);
+    returns the note to print, or None when nothing changed."""
+    losses = TrainingConfig.from_dict(copy.deepcopy(values)).losses
+    if losses.vgg_weight == 0 or losses.vgg_weights != "imagenet":
+        return None
+    path = Path(torch.hub.get_dir()) / "checkpoints" / VGG19_IMAGENET_FILE
+    if path.is_file():
+        return None
+    values.setdefault("losses", {})["vgg_weights"] = None
+    return (
+        f"VGG loss with random weights: the ImageNet VGG19 file {path} is not present (the "
+        "cost per step is the same)"
+    )
+
+
+def _dry_run_stage_one(values: dict[str, Any], run: Path) -> Path:
+    """Save the initial weights of the stage-1 model that stage-2 ``values`` grow from."""
+    stage_one = copy.deepcopy(values)
+    stage_one.update(
+        stage="global",
+        global_checkpoint=None,
+        freeze_global_epochs=0,
+        compile=False,
+        channels_last=False,
+        precision="fp32",
+        device="cpu",  # built beside the device: it takes no part in the measured memory
+        output_dir=str(run / DRY_RUN_STAGE_ONE),
+    )
+    stage_one["losses"] = {**stage_one.get("losses", {}), "vgg_weight": 0.0}  # weights only
+    return build_training(TrainingConfig.from_dict(stage_one)).save()
+
+
+def _peak_rss_mib() -> float | None:
+    """The peak resident set size of this process in MiB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes, else KiB
+
+
+def _text_table(rows: list[tuple[str, ...]]) -> str:
+    width = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [" | ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in width))
+    return "\n".join(lines)
+
+
+def format_dry_run(result: dict[str, Any]) -> str:
+    """The table of a dry run: one row under the header."""
+
+    def millions(count: int | None) -> str:
+        return "-" if count is None else f"{count / 1e6:.2f}"
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    params = result["parameters"]
+    memory = result["peak_memory_mib"]
+    height, width = result["resolution"]
+    header = ("preset", "stage", "resolution", "device", "precision", "G (M)", "D (M)",
+              "E (M)", "s/step (median)", "s/step (first)", "peak memory (MiB)")  # fmt: skip
+    row = (
+        result["preset"],
+        result["stage"],
+        f"{height}x{width}, batch {result['batch_size']}",
+        result["device"],
+        result["precision"],
+        millions(params["generator"]),
+        millions(params["discriminator"]),
+        millions(params["encoder"]),
+        seconds(result["median_step_s"]),
+        seconds(result["first_step_s"]),
+        "-" if memory is None else f"{memory:.0f} ({result['peak_memory_kind']})",
+    )
+    return _text_table([header, row])
+
+
+def command_dry_run(args: argparse.Namespace) -> dict[str, Any]:
+    """``train --dry-run N``: time N steps of a preset at full size; write OUTPUT/dry_run.json."""
+    if args.resume:
+        raise SystemExit("--dry-run measures a new model: it does not combine with --resume")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise SystemExit("--dry-run runs in one process: start it without torchrun")
+    if args.dry_run < 1:
+        raise SystemExit(f"--dry-run needs at least 1 step, got {args.dry_run}")
+    run = Path(args.output)
+    recipe = resolve_recipe(args)
+    values = recipe["training"]
+    notes = []
+    vgg_note = _dry_run_vgg(values)
+    if vgg_note is not None:
+        notes.append(vgg_note)
+    if values.get("stage") == "local" and not values.get("global_checkpoint"):
+        values["global_checkpoint"] = str(_dry_run_stage_one(values, run))
+        notes.append(f"stage-1 checkpoint (initial weights) kept at {values['global_checkpoint']}")
+    config = training_config(recipe)  # no output_dir: the dry run saves no checkpoint
+    height, width = args.dry_run_size or dry_run_size(recipe)
+    training = build_training(config)
+    multiple = training.models.generator.size_multiple
+    if height % multiple or width % multiple:
+        raise SystemExit(
+            f"the dry run size {height}x{width} must be a multiple of {multiple} (the "
+            "generator's downsamplings)"
+        )
+    scenes = SyntheticScenes(
+        args.dry_run * config.batch_size, size=(height, width), seed=config.seed, split="train"
+    )
+    batches = list(first_batches(scenes, len(scenes), config.batch_size))
+    device = training.device
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    step_seconds = []
+    for batch in batches:
+        begun = time.perf_counter()
+        training.step(batch)  # returns floats: the step has finished on the device
+        if cuda:
+            torch.cuda.synchronize(device)
+        step_seconds.append(time.perf_counter() - begun)
+    networks = training.models.networks()
+    result = {
+        "preset": recipe["preset"],
+        "stage": config.stage,
+        "resolution": [height, width],
+        "batch_size": config.batch_size,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if cuda else platform_name(),
+        "precision": config.precision,
+        "channels_last": config.channels_last,
+        "compile": config.compile,
+        "vgg_weights": config.losses.vgg_weights if config.losses.vgg_weight > 0 else None,
+        "parameters": {
+            name: (
+                None
+                if networks.get(name) is None
+                else sum(p.numel() for p in networks[name].parameters())
+            )
+            for name in ("generator", "discriminator", "encoder")
+        },
+        "steps": len(step_seconds),
+        "first_step_s": step_seconds[0],
+        "median_step_s": statistics.median(step_seconds[1:]) if len(step_seconds) > 1 else None,
+        "step_seconds": step_seconds,
+        "peak_memory_mib": (
+            torch.cuda.max_memory_allocated(device) / 2**20 if cuda else _peak_rss_mib()
+        ),
+        "peak_memory_kind": "CUDA allocated" if cuda else "process peak RSS",
+        "global_checkpoint": config.global_checkpoint,
+        "notes": notes,
+        "config": config.to_dict(),
+    }
+    write_json(run / DRY_RUN_FILE, result)
+    print(format_dry_run(result))
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {run / DRY_RUN_FILE}")
+    return result
+
+
+def platform_name() -> str:
+    """The CPU's name, as far as Python knows it."""
+    import platform
+
+    return platform.processor() or platform.machine()
 
 
 # ------------------------------------------------------------------------------- encode
@@ -539,7 +918,7 @@ def command_encode_features(args: argparse.Namespace) -> Path:
     n_clusters = args.n_clusters or settings["n_clusters"]
     min_area = settings["min_area"] if args.min_area is None else args.min_area
     bank.fit(n_clusters, min_area=min_area, seed=config.seed)
-    path = run / "checkpoints" / BANK_FILE
+    path = run / CHECKPOINTS / BANK_FILE
     bank.save(path)
     print(f"feature bank: {bank.num_instances} instances, {len(bank.centers)} classes -> {path}")
     style_class = settings.get("style_class")
@@ -610,6 +989,20 @@ def read_choices(path: str | None) -> dict[str, dict[int, int]] | None:
     return {"*": {int(k): int(v) for k, v in raw.items()}}
 
 
+IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+
+
+def output_name(source: str) -> str:
+    """The PNG name of the image generated for ``source``: its name with one ``.png``.
+
+    ``test_label/0000.png`` -> ``0000.png``, ``a/frame.jpg`` -> ``frame.png``,
+    ``synthetic/val/000001`` -> ``000001.png``.
+    """
+    path = Path(source)
+    stem = path.stem if path.suffix.lower() in IMAGE_SUFFIXES else path.name
+    return f"{stem}.png"
+
+
 def command_generate(args: argparse.Namespace) -> Path:
     run = Path(args.run)
     recipe, training = load_run(run, device=args.device, precision=args.precision)
@@ -651,8 +1044,7 @@ def command_generate(args: argparse.Namespace) -> Path:
                     chosen = {k: v for k, v in chosen.items() if k in present}
                 features = bank_features(bank, instance, label, chosen, seed=args.seed + offset)
         fake = synthesize(training, label, instance, features, precision=args.precision, onnx=onnx)
-        name = Path(batch["path"][0]).name
-        save_png(fake[0], out / f"{name}.png")
+        save_png(fake[0], out / output_name(batch["path"][0]))
         row = [label_picture(label[0], palette), fake[0]]
         if "image" in batch:
             row.append(batch["image"][0])
@@ -720,6 +1112,7 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         key: ConfusionMatrix(config.num_classes, ignore_index=config.ignore_index)
         for key in ("generated", "real", "flat")
     }
+    noise = {key: HighFrequencyMeter() for key in scores}
     count = len(val) if args.num is None else min(args.num, len(val))
     for offset, batch in enumerate(first_batches(val, count, args.batch_size)):
         label, instance = batch["label"], batch.get("instance", batch["label"])
@@ -733,41 +1126,137 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         }
         for key, image in images.items():
             scores[key].update(segment(segmenter, image.to(device)).cpu(), label)
+            noise[key].update(image.float())
     results: dict[str, Any] = {key: matrix.compute() for key, matrix in scores.items()}
-    results["miou_ratio"] = results["generated"]["mean_iou"] / results["real"]["mean_iou"]
+    for key, meter in noise.items():
+        energy = meter.compute()
+        results[key].update({name: energy[name] for name in HF_KEYS})
+    real_iou = results["real"]["mean_iou"]
+    results["miou_ratio"] = results["generated"]["mean_iou"] / real_iou if real_iou else None
+    for name in HF_KEYS:
+        real_hf = results["real"][name]
+        results[f"{name}_ratio"] = results["generated"][name] / real_hf if real_hf else None
     results["num_images"] = count
     results["split"] = args.split
+    results["smoke"] = bool(recipe.get("smoke", False))
+    results["warnings"] = evaluation_warnings(results, recipe, args.segmenter is not None)
     if (run / STYLES_FILE).is_file():
         results["car_styles"] = json.loads((run / STYLES_FILE).read_text())
     write_json(run / "evaluation" / "metrics.json", results)
     print(format_table(results))
-    print(f"generated / real mean IoU: {results['miou_ratio']:.3f}")
+    print(f"generated / real mean IoU: {format_ratio(results['miou_ratio'])}")
+    print(format_noise(results))
+    for warning in results["warnings"]:
+        print(f"WARNING: {warning}")
     write_index(run)
     return results
 
 
+SMOKE_WARNING = (
+    "This is a --smoke run: tiny networks trained for a few steps on a few images, and a "
+    "segmenter trained for a couple of epochs. It checks that the pipeline runs; its images "
+    "and scores measure nothing."
+)
+
+
+def evaluation_warnings(results: dict[str, Any], recipe: dict[str, Any], own: bool) -> list[str]:
+    """Why the scores of ``results`` may say nothing about the generator."""
+    warnings = [SMOKE_WARNING] if recipe.get("smoke") else []
+    real, flat = results["real"]["mean_iou"], results["flat"]["mean_iou"]
+    if real <= flat + 1e-3:
+        fix = (
+            "check the --segmenter model"
+            if own
+            else (
+                "train it longer (--set recipe.segmenter_epochs=N on train, then evaluate "
+                "--retrain-segmenter) or pass --segmenter"
+            )
+        )
+        warnings.append(
+            f"The segmenter scores real images no better than flat colour paintings (mean IoU "
+            f"{real:.4f} vs {flat:.4f}): it has not learnt to segment, so the generated / real "
+            f"ratio says nothing about the generator; {fix}."
+        )
+    return warnings
+
+
+def format_ratio(ratio: float | None) -> str:
+    return "n/a (the real images score 0)" if ratio is None else f"{ratio:.3f}"
+
+
+# metrics.json keys of the high-frequency energy (HighFrequencyMeter), per image kind; the
+# generated / real ratio of each is stored as f"{key}_ratio". Older files have none of them.
+HF_KEYS = ("chroma_hf", "luminance_hf")
+
+
+def _times_real(ratio: float | None) -> str:
+    return "n/a, the real images have none" if ratio is None else f"{ratio:.1f}x real"
+
+
+def format_noise(results: dict[str, Any]) -> str:
+    """One line on the high-frequency energy of the generated and the real images, e.g.
+    ``chroma high-frequency: generated 0.041, real 0.008 (5.1x real); luminance: ...``;
+    empty for metrics written before it was measured."""
+    if any(f"{name}_ratio" not in results for name in HF_KEYS):
+        return ""
+    parts = [
+        f"generated {results['generated'][name]:.3f}, real {results['real'][name]:.3f} "
+        f"({_times_real(results[f'{name}_ratio'])})"
+        for name in HF_KEYS
+    ]
+    return f"chroma high-frequency: {parts[0]}; luminance: {parts[1]}"
+
+
 # ------------------------------------------------------------------------------- index.html
 def write_index(run: Path) -> Path:
-    """``index.html``: the evaluation table, car styles, generated results and training grids."""
+    """``index.html``: the evaluation table, car styles, generated results and training grids.
+
+    A smoke run (``"smoke": true`` in ``recipe.json``) opens with a warning that it measures
+    nothing, and so do scores the evaluation flagged.
+    """
     sections = []
+    recipe_path = run / RECIPE_FILE
+    smoke = recipe_path.is_file() and bool(json.loads(recipe_path.read_text()).get("smoke"))
+    if smoke:
+        sections.append(ReportSection("Smoke run", warnings=[SMOKE_WARNING]))
     metrics = run / "evaluation" / "metrics.json"
     if metrics.is_file():
         results = json.loads(metrics.read_text())
-        header = ("images", "pixel accuracy (%)", "mean IoU")
+        header = ("images", "pixel accuracy (%)", "mean IoU", "chroma HF", "luminance HF")
         names = (("pix2pixHD (ours)", "generated"), ("real images (oracle)", "real"),
                  ("flat colours (floor)", "flat"))  # fmt: skip
         rows = [
-            (name, f"{100 * results[k]['pixel_accuracy']:.2f}", f"{results[k]['mean_iou']:.4f}")
+            (
+                name,
+                f"{100 * results[k]['pixel_accuracy']:.2f}",
+                f"{results[k]['mean_iou']:.4f}",
+                *(
+                    "n/a" if results[k].get(hf) is None else f"{results[k][hf]:.4f}"
+                    for hf in HF_KEYS
+                ),
+            )
             for name, k in names
         ]
         text = [
             f"A segmentation network trained on real training images segments "
             f"{results['num_images']} {results['split']} images (the paper's Table 1 protocol). "
-            f"Generated / real mean IoU: {results['miou_ratio']:.3f}.",
+            f"Generated / real mean IoU: {format_ratio(results['miou_ratio'])}.",
         ]
+        if all(f"{hf}_ratio" in results for hf in HF_KEYS):
+            text.append(
+                "High-frequency energy (the HF columns: mean |x - 3x3 box blur| on [0, 1]), "
+                f"generated / real: chroma {_times_real(results['chroma_hf_ratio'])}, "
+                f"luminance {_times_real(results['luminance_hf_ratio'])} (1.0x real: as noisy "
+                "as the real images)."
+            )
+        warnings = [w for w in results.get("warnings", ()) if not (smoke and w == SMOKE_WARNING)]
         sections.append(
             ReportSection(
-                "Evaluation", text=text, table=(header, rows), links=[("metrics.json", metrics)]
+                "Evaluation",
+                text=text,
+                table=(header, rows),
+                links=[("metrics.json", metrics)],
+                warnings=warnings,
             )
         )
     styles = run / STYLES_FILE
@@ -838,6 +1327,8 @@ def command_demo(args: argparse.Namespace) -> dict[str, Any]:
     timings["total"] = round(total, 1)
     write_json(Path(args.output) / "timings.json", timings)
     print(f"demo finished in {total / 60:.1f} min ({timings}); open {args.output}/index.html")
+    if args.smoke:
+        print(f"WARNING: {SMOKE_WARNING}")
     return {"timings": timings, **results}
 
 
@@ -909,11 +1400,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        default="demo",
+        default=argparse.SUPPRESS,  # unset unless given: --resume refuses a changed preset
         help="demo: synthetic scenes on CPU; cityscapes-global: stage 1 (G1, "
         "1024x512, 2 scales); cityscapes-local: stage 2 (G1 + enhancer, "
         "2048x1024, 3 scales, from --global-checkpoint, global frozen for 10 "
-        "epochs); folder: the pix2pixHD folder layout (--data-root)",
+        "epochs); folder: the pix2pixHD folder layout (--data-root) (default: demo)",
     )
     train.add_argument("--output", default="runs/demo", help="the run folder")
     train.add_argument(
@@ -951,17 +1442,44 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in --output from its latest checkpoint",
+        help="continue the run in --output from its latest checkpoint; only --epochs, "
+        "--decay-epochs, --keep-last, --log-every, --grid-every, --device, --precision, "
+        "--compile, --channels-last and --data-root may change",
     )
     train.add_argument("--epochs", type=int, help="epochs at the initial learning rate")
     train.add_argument("--decay-epochs", type=int, help="epochs of linear decay to 0")
     train.add_argument("--batch-size", type=int, help="samples per step and process")
+    train.add_argument("--keep-last", type=int, help="keep only the newest N epoch checkpoints")
+    train.add_argument(
+        "--log-every", type=int, help="log the losses every N steps (metrics.jsonl, stderr)"
+    )
     train.add_argument("--seed", type=int, help="seed of weights, data order and draws")
-    train.add_argument("--device", default="auto", help="cpu, cuda, cuda:1; auto picks CUDA")
+    train.add_argument(
+        "--device",
+        default=argparse.SUPPRESS,  # unset unless given: --resume keeps the run's device
+        help="cpu, cuda, cuda:1 or auto (CUDA when present); default: auto, or with --resume "
+        "the run's device",
+    )
     train.add_argument(
         "--grid-every",
         type=int,
         help="write a labels | generated | real PNG grid every N steps (0: off)",
+    )
+    train.add_argument(
+        "--dry-run",
+        type=int,
+        metavar="N",
+        help="train N steps on synthetic scenes at the preset's full resolution, print "
+        "parameters, seconds per step and peak memory, write OUTPUT/dry_run.json and keep "
+        "nothing else (cityscapes-local without --global-checkpoint makes and keeps "
+        "OUTPUT/dry_run_stage1/latest.pt)",
+    )
+    train.add_argument(
+        "--dry-run-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="with --dry-run: train at this size instead of the preset's",
     )
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override any value of the resolved config (repeatable), e.g. "

@@ -485,3 +485,62 @@ def test_load_experiment_with_mismatched_checkpoint_raises(tmp_path):
     )
     with pytest.raises(ValueError, match="has shape"):
         pix2pixhd.load_experiment(tmp_path)
+
+
+def _opt_lines() -> list[str]:
+    return OPT_TXT.format(instance_feat=False, no_instance=False).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "blamed", "message"),
+    [
+        ("label_nc", "abc", "label_nc", "label_nc must be an int, got str 'abc'"),
+        (
+            "n_downsample_global",
+            "64",
+            "n_downsample_global",
+            r"n_downsample_global must be in \[0, 10\], got 64",
+        ),
+        ("ngf", "1.5", "ngf", "ngf must be an int, got float 1.5"),
+        ("no_instance", "1", "no_instance", "no_instance must be True or False, got int 1"),
+        ("netG", "encoder", "netG", r"netG must be one of \('global', 'local'\), got 'encoder'"),
+        ("ngf", "32768", "n_downsample_global", r"ngf=32768 doubled n_downsample_global=2 times"),
+    ],
+)
+def test_load_experiment_refuses_bad_options_naming_file_and_line(
+    tmp_path, name, value, blamed, message
+):
+    _write_experiment(tmp_path)
+    lines = _opt_lines()
+    line = 1 + next(i for i, text in enumerate(lines) if text.startswith(f"{blamed}:"))
+    lines = [f"{name}: {value}" if text.startswith(f"{name}:") else text for text in lines]
+    opt_file = tmp_path / "opt.txt"
+    opt_file.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(opt_file))} line {line}: {message}"):
+        pix2pixhd.load_experiment(tmp_path)
+
+
+def test_load_experiment_refuses_binary_opt_txt(tmp_path):
+    _write_experiment(tmp_path)
+    opt_file = tmp_path / "opt.txt"
+    opt_file.write_bytes(b"------------ Options -------------\nngf: 8\n\x89PNG\r\n\x1a\n\xff\xd8")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(opt_file))} line 3: not UTF-8 text"):
+        pix2pixhd.load_experiment(tmp_path)
+    opt_file.write_bytes(b"ngf: 8\nname: a\x00b\n")
+    with pytest.raises(ValueError, match="line 2: holds control characters"):
+        pix2pixhd.load_experiment(tmp_path)
+
+
+def test_build_bounds_the_options_before_allocating():
+    with pytest.raises(
+        ValueError, match=r"option n_downsample_global must be in \[0, 10\], got 64"
+    ):
+        pix2pixhd.build("global_generator", {"n_downsample_global": 64})
+    with pytest.raises(ValueError, match=r"ngf=64 doubled n_local_enhancers=3 \+ n_downsample"):
+        pix2pixhd.build("local_enhancer", {"n_local_enhancers": 3, "n_downsample_global": 9})
+    with pytest.raises(ValueError, match=r"nef=128 doubled n_downsample_E=10 times"):
+        pix2pixhd.build("encoder", {"n_downsample_E": 10, "nef": 128})
+    with pytest.raises(TypeError, match="option ngf must be an int, got str '64'"):
+        pix2pixhd.build("global_generator", {"ngf": "64"})
+    with pytest.raises(ValueError, match=r"opt\.txt line 1: n_blocks_global must be in"):
+        pix2pixhd.parse_options("n_blocks_global: 100000")

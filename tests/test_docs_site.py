@@ -177,3 +177,12 @@ def test_home_page_links_only_existing_pictures():
     for page in DOCS.rglob("*.md"):
         for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
             assert (page.parent / target).resolve().is_file(), f"{page.name}: {target}"
+
+
+def test_security_page_covers_every_untrusted_input():
+    page = (DOCS / "security.md").read_text()
+    for needle in (".pt2", ".npz", "opt.txt", "features_clustered_", ".onnx", "weights_only=True",
+                   "allow_pickle=False", "127.0.0.1", "Host", "Origin", "X-Editor-Token",
+                   "CheckpointError", "Training checkpoints"):  # fmt: skip
+        assert needle in page, needle
+    assert "security.md" in (DOCS.parent / "mkdocs.yml").read_text()

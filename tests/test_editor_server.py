@@ -28,8 +28,12 @@ def server():
 
 
 def request(server, method, path, body=None, *, raw=None, headers=None):
+    """One request as the editor page sends it: POSTs carry the token and a JSON type."""
     connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    if method == "POST":
+        page = {"Content-Type": "application/json", "X-Editor-Token": server.token}
+        headers = {**page, **(headers or {})}
     connection.request(method, path, body=data, headers=headers or {})
     response = connection.getresponse()
     payload = response.read()
@@ -194,7 +198,11 @@ def test_bad_requests_get_json_errors(server, method, path, raw, status, match):
 
 def test_missing_content_length_is_411(server):
     with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as sock:
-        sock.sendall(b"POST /api/undo HTTP/1.0\r\nHost: x\r\n\r\n")
+        port, token = server.server_address[1], server.token
+        sock.sendall(
+            f"POST /api/undo HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nX-Editor-Token: {token}\r\n"
+            "Content-Type: application/json\r\n\r\n".encode()
+        )
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.0 411")
 

@@ -206,6 +206,49 @@ def test_history_is_bounded():
     assert not session.undo()
 
 
+def test_history_is_bounded_by_bytes():
+    session = make_session(max_history_bytes=100_000)  # a 32x64 state holds about 40 kB
+    for step in range(8):
+        mask = torch.zeros(32, 64, dtype=torch.bool)
+        mask[step : step + 2, :4] = True
+        session.paint(ROAD, mask=mask)  # new maps every time
+        assert session.history_bytes <= 100_000
+    undos = 0
+    while session.undo():
+        undos += 1
+    assert undos == 1
+
+
+def test_history_keeps_the_current_state_beyond_the_byte_bound():
+    session = make_session(max_history_bytes=1)
+    session.randomize_styles(1)
+    assert session.history_bytes > 1
+    assert not session.can_undo
+    assert session.size == (32, 64)
+
+
+def test_history_bytes_counts_shared_maps_once():
+    session = make_session(max_history_bytes=10**9)
+    one = session.history_bytes
+    session.set_style(*next(iter(session.choices.items())))  # the same maps, another state
+    assert session.history_bytes < 1.5 * one
+    mask = torch.zeros(32, 64, dtype=torch.bool)
+    mask[:4, :4] = True
+    session.paint(ROAD, mask=mask)  # new maps
+    assert session.history_bytes > 2 * one
+
+
+@pytest.mark.parametrize("instance_id", [2**63, 2**70, -1, -(2**70)])
+def test_instance_ids_outside_int64_raise_value_errors(instance_id):
+    session = make_session()
+    with pytest.raises(ValueError, match=r"instance_id must be an int64 id in 0\.\."):
+        session.relabel(instance_id, CAR)
+    with pytest.raises(ValueError, match="int64 id"):
+        session.set_style(instance_id, 0)
+    with pytest.raises(ValueError, match="int64 id"):
+        session.delete(instance_id, ROAD)
+
+
 def test_randomize_styles_is_seeded():
     session = make_session()
     first = session.randomize_styles(7)
@@ -260,6 +303,10 @@ def test_load_maps_validates_and_is_undoable():
 
 def test_constructor_checks():
     labels = torch.zeros(4, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="max_history_bytes must be >= 1, got 0"):
+        EditorSession(labels, labels, classes=CLASSES, generate=print, max_history_bytes=0)
+    with pytest.raises(TypeError, match="max_history_bytes must be an int"):
+        EditorSession(labels, labels, classes=CLASSES, generate=print, max_history_bytes=1.5)
     with pytest.raises(ValueError, match="at least one class"):
         EditorSession(labels, labels, classes=[], generate=lambda *a: None)
     with pytest.raises(TypeError, match="generate must be callable"):

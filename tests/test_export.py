@@ -373,3 +373,63 @@ def test_onnx_generator_rejects_foreign_files(onnxruntime, tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
     with pytest.raises(ValueError, match="export_onnx"):
         OnnxGenerator(path, providers=["CPUExecutionProvider"])
+
+
+def _identity_onnx(path, metadata: dict[str, str]):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "identity",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, "h", "w"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    helper.set_model_props(model, metadata)
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("condgan_blocks.size_multiple", "0"),
+        ("condgan_blocks.size_multiple", "-4"),
+        ("condgan_blocks.size_multiple", "abc"),
+        ("condgan_blocks.min_size", "1e9"),
+    ],
+)
+def test_onnx_generator_checks_its_metadata(onnxruntime, tmp_path, key, value):
+    metadata = {"condgan_blocks.size_multiple": "4", "condgan_blocks.min_size": "8", key: value}
+    path = _identity_onnx(tmp_path / "crafted.onnx", metadata)
+    with pytest.raises(ValueError, match=f"{path}.*metadata {key} must be an int"):
+        OnnxGenerator(path, providers=["CPUExecutionProvider"])
+
+
+def test_onnx_generator_refuses_missing_empty_and_truncated_files(onnxruntime, tmp_path):
+    metadata = {"condgan_blocks.size_multiple": "4", "condgan_blocks.min_size": "8"}
+    path = _identity_onnx(tmp_path / "good.onnx", metadata)
+    generator = OnnxGenerator(path, providers=["CPUExecutionProvider"])
+    assert (generator.in_channels, generator.size_multiple, generator.min_size) == (3, 4, 8)
+    with pytest.raises(FileNotFoundError, match=r"absent\.onnx"):
+        OnnxGenerator(tmp_path / "absent.onnx")
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=f"{empty} is not a valid ONNX file: it is empty"):
+        OnnxGenerator(empty)
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ValueError, match=f"{truncated} is not a valid ONNX file: onnxruntime"):
+        OnnxGenerator(truncated, providers=["CPUExecutionProvider"])
+    with pytest.raises(TypeError, match="providers must be a sequence of str"):
+        OnnxGenerator(path, providers="CPUExecutionProvider")
+
+
+def test_load_program_refuses_random_bytes_naming_the_file(tmp_path):
+    path = tmp_path / "random.pt2"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ValueError, match=f"{path} is not a valid torch.export program"):
+        load_program(path)
+    with pytest.raises(FileNotFoundError, match=r"absent\.pt2"):
+        load_program(tmp_path / "absent.pt2")

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import io
 import os
+import re
 import tempfile
+import tracemalloc
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -313,3 +317,160 @@ def test_sample_on_cuda_follows_the_instances():
     assert out.device.type == "cuda"
     chosen = BANK.feature_map(instances, {24000: 0})
     assert torch.equal(BANK.feature_map(instances.cuda(), {24000: 0})[..., 0].cpu(), chosen[..., 0])
+
+
+# -- untrusted files and bad arguments -----------------------------------------------------------
+
+
+def _bank_members(tmp_path) -> dict[str, np.ndarray]:
+    path = tmp_path / "good.npz"
+    fitted_bank().save(path)
+    with np.load(path) as archive:
+        return dict(archive)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _write_npz(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> None:
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+
+
+def _peak_while(call) -> tuple[int, BaseException]:
+    """Peak traced allocation (bytes) while ``call`` runs, and the error it raised."""
+    tracemalloc.start()
+    try:
+        call()
+    except Exception as error:  # the caller checks its type
+        raised = error
+    else:
+        raise AssertionError("expected an error")
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak, raised
+
+
+def test_load_refuses_a_declared_huge_shape_before_allocating(tmp_path):
+    members = {name: _npy_bytes(value) for name, value in _bank_members(tmp_path).items()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (2**40, 3)}
+    )  # 12 TiB declared, 64 bytes present
+    members["record_features"] = header.getvalue() + bytes(64)
+    path = tmp_path / "huge.npz"
+    _write_npz(path, members)
+    peak, error = _peak_while(lambda: FeatureBank.load(path))
+    assert isinstance(error, ValueError)
+    assert re.search(r"'record_features' declares shape \(1099511627776, 3\)", str(error))
+    assert str(path) in str(error)
+    assert peak < 10 * 2**20
+
+
+def test_load_refuses_a_zip_bomb_from_the_central_directory(tmp_path):
+    members = {name: _npy_bytes(value) for name, value in _bank_members(tmp_path).items()}
+    path = tmp_path / "bomb.npz"
+    _write_npz(path, members)
+    rows = 2**22  # 48 MiB of float32 zeros that deflate to about 50 KiB
+    with (
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("record_features_bomb.npy", "w") as stream,
+    ):
+        np.lib.format.write_array_header_1_0(
+            stream, {"descr": "<f4", "fortran_order": False, "shape": (rows, 3)}
+        )
+        chunk = bytes(2**20)
+        for _ in range(rows * 12 // len(chunk)):
+            stream.write(chunk)
+    assert path.stat().st_size < 2**20
+    peak, error = _peak_while(lambda: FeatureBank.load(path))
+    assert isinstance(error, ValueError)
+    assert "'record_features_bomb.npy' declares 50331776 bytes" in str(error)
+    assert "zip bomb" in str(error)
+    assert peak < 10 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("record_features", np.zeros((3, 4), np.float32), "have different numbers of columns"),
+        ("centers", np.zeros((3,), np.float32), r"expected a 2-d array"),
+        ("record_pixels", np.zeros(2, np.int64), "record arrays have different lengths"),
+        ("centers", np.zeros((2, 2), np.complex64), "of kind 'f'"),
+    ],
+)
+def test_load_checks_headers_against_each_other(tmp_path, name, value, message):
+    arrays = _bank_members(tmp_path)
+    path = tmp_path / "broken.npz"
+    np.savez(path, **{**arrays, name: value})
+    with pytest.raises(ValueError, match=message):
+        FeatureBank.load(path)
+
+
+def test_load_refuses_columns_other_than_feature_channels(tmp_path):
+    arrays = _bank_members(tmp_path)
+    path = tmp_path / "broken.npz"
+    np.savez(path, **{**arrays, "feature_channels": np.array(5)})
+    with pytest.raises(ValueError, match="have 3 columns, feature_channels says 5"):
+        FeatureBank.load(path)
+
+
+def test_load_refuses_damaged_members_and_extra_names(tmp_path):
+    good = tmp_path / "good.npz"
+    fitted_bank().save(good)
+    centers = fitted_bank().centers
+    data = bytearray(good.read_bytes())
+    needle = next(iter(centers.values())).numpy().tobytes()[:8]
+    data[data.index(needle)] ^= 0x01
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"member 'centers\.npy' is damaged"):
+        FeatureBank.load(damaged)
+    members = {name: _npy_bytes(value) for name, value in _bank_members(tmp_path).items()}
+    extra = tmp_path / "extra.npz"
+    _write_npz(extra, {**members, "../evil": b""})
+    with pytest.raises(ValueError, match=r"member '\.\./evil\.npy' has an empty, '\.' or '\.\.'"):
+        FeatureBank.load(extra)
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="is empty"):
+        FeatureBank.load(empty)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_add_refuses_non_finite_features_and_records_nothing(bad):
+    features, instances = pooled_batch()
+    features[1, 2][instances[1, 0] == 7] = bad
+    bank = FeatureBank(3)
+    with pytest.raises(ValueError, match=r"1 of \d+ instances have NaN or infinite.*\[\(7, 1\)\]"):
+        bank.add(features, instances)
+    assert bank.num_instances == 0
+    features[1, 2][instances[1, 0] == 7] = 0.0
+    bank.add(features, instances)  # the round trip the library promises
+    bank.fit(n_clusters=2, min_area=0.0, n_init=1)
+
+
+def test_saved_banks_always_load_again(tmp_path):
+    features, instances = pooled_batch()
+    bank = FeatureBank(3)
+    bank.add(features, instances)
+    bank.fit(n_clusters=2, min_area=0.0, n_init=1).save(tmp_path / "bank.npz")
+    loaded = FeatureBank.load(tmp_path / "bank.npz")
+    assert loaded.num_instances == bank.num_instances
+
+
+def test_feature_map_and_fit_argument_errors_name_the_argument():
+    instances = torch.tensor([[[[24000, 7]]]])
+    with pytest.raises(ValueError, match=r"choices: instance id must be < 2\*\*63"):
+        BANK.feature_map(instances, {2**70: 0})
+    with pytest.raises(ValueError, match=r"choices: cluster index must be < 2\*\*63"):
+        BANK.feature_map(instances, {24000: 2**64})
+    with pytest.raises(TypeError, match=r"n_clusters must be an int, got list: fit\(\) takes no"):
+        FeatureBank(3).fit([1, 2])
+    with pytest.raises(TypeError, match="n_clusters must be an int, got Tensor"):
+        FeatureBank(3).fit(torch.zeros(4, 3))

@@ -296,7 +296,7 @@ def test_stage_parameters():
         ({"base_channels": 0}, ValueError, "base_channels must be >= 1"),
         ({"num_blocks_local": -1}, ValueError, "num_blocks_local must be >= 0"),
         ({"global_base_channels": 0}, ValueError, "global_base_channels must be >= 1"),
-        ({"num_downsamples_global": -1}, ValueError, "num_downsamples must be >= 0"),
+        ({"num_downsamples_global": -1}, ValueError, "num_downsamples_global must be >= 0"),
         ({"norm": "x"}, ValueError, "norm must be one of"),
         ({"padding": "x"}, ValueError, "padding must be one of"),
         ({"global_padding": "x"}, ValueError, "padding must be one of"),

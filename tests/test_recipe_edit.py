@@ -43,7 +43,9 @@ def test_editor_server_uses_the_run(trained_run):
             assert reply.read().startswith(b"\x89PNG")
         data = json.dumps({"seed": 1}).encode()
         request = urllib.request.Request(
-            server.url + "api/randomize", data, {"Content-Type": "application/json"}
+            server.url + "api/randomize",
+            data,
+            {"Content-Type": "application/json", "X-Editor-Token": server.token},
         )
         with urllib.request.urlopen(request, timeout=30) as reply:
             assert json.load(reply)["state"]["can_undo"]

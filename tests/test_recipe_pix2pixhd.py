@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 
@@ -195,3 +196,110 @@ def test_overrides_reach_the_resolved_config(tmp_path):
     )
     with pytest.raises(ValueError, match=r"generator\.num_blocks must be >= 0"):
         recipe.resolve_recipe(bad)
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("datasets/x/test_label/0000.png", "0000.png"),
+        ("a/frame_01.JPG", "frame_01.png"),
+        ("synthetic/val/000001", "000001.png"),
+        ("scene.v2", "scene.v2.png"),
+    ],
+)
+def test_output_name_keeps_the_source_name_with_one_extension(source, name):
+    assert recipe.output_name(source) == name
+
+
+def test_generate_folder_writes_one_extension(smoke_run, tmp_path):
+    from PIL import Image
+
+    out, _ = smoke_run
+    folder = tmp_path / "scenes"
+    for kind in ("label", "inst"):
+        (folder / f"test_{kind}").mkdir(parents=True)
+    for name in ("0000", "0001"):
+        label = torch.zeros(20, 36, dtype=torch.uint8)
+        label[5:15, 10:30] = 5  # one car on the road
+        Image.fromarray(label.numpy()).save(folder / "test_label" / f"{name}.png")
+        Image.fromarray(label.numpy()).save(folder / "test_inst" / f"{name}.png")
+    target = recipe.main(
+        ["generate", "--run", str(out), "--folder", str(folder), "--output",
+         str(tmp_path / "gen"), "--device", "cpu"]
+    )  # fmt: skip
+    assert sorted(p.name for p in target.iterdir()) == ["0000.png", "0001.png", "grid.png"]
+
+
+def test_a_smoke_run_says_it_measures_nothing(smoke_run, capsys):
+    out, _ = smoke_run
+    assert json.loads((out / "recipe.json").read_text())["smoke"] is True
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["smoke"] is True
+    assert metrics["warnings"][0] == recipe.SMOKE_WARNING
+    page = (out / "index.html").read_text()
+    assert page.index("measure nothing") < page.index("<h2>Evaluation</h2>")  # on top
+    assert '<p class="warning"><strong>Warning:</strong> This is a --smoke run' in page
+    recipe.main(["evaluate", "--run", str(out), "--device", "cpu"])  # the cached segmenter
+    printed = capsys.readouterr().out
+    assert f"WARNING: {recipe.SMOKE_WARNING}" in printed
+
+
+def test_an_untrained_segmenter_is_flagged():
+    scores = {"pixel_accuracy": 0.5, "mean_iou": 0.07}
+    results = {"generated": scores, "real": scores, "flat": scores}
+    (warning,) = recipe.evaluation_warnings(results, {"smoke": False}, own=False)
+    assert "no better than flat colour paintings (mean IoU 0.0700 vs 0.0700)" in warning
+    better = {**results, "real": {"pixel_accuracy": 0.9, "mean_iou": 0.6}}
+    assert recipe.evaluation_warnings(better, {}, own=False) == []
+    zero = {"pixel_accuracy": 0.0, "mean_iou": 0.0}
+    assert recipe.format_ratio(None).startswith("n/a")
+    assert recipe.evaluation_warnings({**results, "real": zero, "flat": zero}, {}, own=True)
+
+
+def test_evaluation_measures_high_frequency_energy(smoke_run, capsys):
+    out, _ = smoke_run
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    for kind in ("generated", "real", "flat"):
+        for key in ("chroma_hf", "luminance_hf"):
+            value = metrics[kind][key]
+            assert isinstance(value, float), (kind, key)
+            assert math.isfinite(value), (kind, key)
+            assert value >= 0, (kind, key)
+    for key in ("chroma_hf", "luminance_hf"):
+        assert metrics["real"][key] > 0
+        assert metrics[f"{key}_ratio"] == pytest.approx(
+            metrics["generated"][key] / metrics["real"][key]
+        )
+    page = (out / "index.html").read_text()
+    for text in ("chroma HF", "luminance HF", "High-frequency energy"):
+        assert text in page
+    assert f"{metrics['generated']['chroma_hf']:.4f}" in page
+    assert f"chroma {metrics['chroma_hf_ratio']:.1f}x real" in page
+    line = recipe.format_noise(metrics)
+    assert line.startswith(
+        f"chroma high-frequency: generated {metrics['generated']['chroma_hf']:.3f}, "
+        f"real {metrics['real']['chroma_hf']:.3f} ({metrics['chroma_hf_ratio']:.1f}x real); "
+        "luminance: generated "
+    )
+    results = recipe.main(["evaluate", "--run", str(out), "--device", "cpu"])
+    assert line in capsys.readouterr().out
+    assert results["luminance_hf_ratio"] == pytest.approx(metrics["luminance_hf_ratio"])
+
+
+def test_index_renders_metrics_without_high_frequency_energy(tmp_path):
+    scores = {"pixel_accuracy": 0.5, "mean_iou": 0.25}
+    old = {"generated": scores, "real": scores, "flat": scores, "miou_ratio": 1.0,
+           "num_images": 4, "split": "val", "warnings": []}  # fmt: skip
+    (tmp_path / "evaluation").mkdir()
+    (tmp_path / "evaluation" / "metrics.json").write_text(json.dumps(old))
+    page = recipe.write_index(tmp_path).read_text()
+    assert "chroma HF" in page
+    assert "n/a" in page
+    assert "High-frequency energy" not in page
+    assert recipe.format_noise(old) == ""
+    flat = {**scores, "chroma_hf": 0.0, "luminance_hf": 0.0}
+    none = {**old, "generated": flat, "real": flat, "flat": flat, "chroma_hf_ratio": None,
+            "luminance_hf_ratio": None}  # fmt: skip
+    assert "n/a, the real images have none" in recipe.format_noise(none)
+    (tmp_path / "evaluation" / "metrics.json").write_text(json.dumps(none))
+    assert "chroma n/a, the real images have none" in recipe.write_index(tmp_path).read_text()

@@ -20,7 +20,14 @@ from condgan_blocks.training import (
     restore_rng_state,
     save_checkpoint,
 )
-from tests._training_helpers import SIZE, differing_leaves, one_thread, tiny_config, tiny_encoder
+from tests._training_helpers import (
+    SIZE,
+    batch_of,
+    differing_leaves,
+    one_thread,
+    tiny_config,
+    tiny_encoder,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -193,3 +200,115 @@ def test_rng_state_round_trip_through_a_weights_only_file(tmp_path):
     assert torch.equal(torch.rand(3), expected[0])
     assert random.random() == expected[1]
     assert np.random.rand() == expected[2]  # noqa: NPY002
+
+
+def _first_key(state: dict) -> int:
+    return next(iter(state))
+
+
+def _set(path: tuple, value):
+    def edit(checkpoint):
+        node = checkpoint
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value(node[path[-1]]) if callable(value) else value
+
+    return edit
+
+
+def _drop_params(checkpoint):
+    del checkpoint["optimizers"]["generator"]["param_groups"][0]["params"]
+
+
+def _reshape_adam_moment(checkpoint):
+    state = checkpoint["optimizers"]["discriminator"]["state"]
+    entry = state[_first_key(state)]
+    entry["exp_avg"] = torch.zeros(3)
+
+
+def _state_of_unknown_parameter(checkpoint):
+    state = checkpoint["optimizers"]["generator"]["state"]
+    state[10_000] = state[_first_key(state)]
+
+
+def _nan_weight(checkpoint):
+    weights = checkpoint["models"]["encoder"]
+    key = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[key] = torch.full_like(weights[key], float("nan"))
+
+
+CRAFTED = {
+    "version is a string": (_set(("version",), "1"), r"format version of '1' \(str\)"),
+    "models is a list": (_set(("models",), []), "the models entry is a list, not a dict"),
+    "optimizers is a list": (_set(("optimizers",), []), "the optimizers entry is a list"),
+    "config is a list": (_set(("config",), []), "the config is a list, not a dict"),
+    "state epoch is a string": (_set(("state", "epoch"), "3"), r"state\.epoch must be an int"),
+    "ema is a list": (_set(("models", "ema"), []), "ema: a list instead of a state dict"),
+    "group without params": (_drop_params, r"generator optimizer group 0: 'params' must be"),
+    "Adam moment of another shape": (
+        _reshape_adam_moment,
+        r"discriminator optimizer: state\[\d+\]\['exp_avg'\] has shape \(3,\), its parameter",
+    ),
+    "state of no parameter": (_state_of_unknown_parameter, "state for parameter id 10000"),
+    "betas of another kind": (
+        _set(("optimizers", "generator", "param_groups", 0, "betas"), "fast"),
+        r"generator optimizer group 0: 'betas' is 'fast'",
+    ),
+    "NaN weight": (_nan_weight, r"encoder: '.+' holds NaN or infinite values"),
+    "torch random state too short": (
+        _set(("ranks", 0, "rng", "torch"), torch.zeros(10, dtype=torch.uint8)),
+        r"ranks\[0\]\['rng'\]\['torch'\] is not a torch random state",
+    ),
+    "torch random state of floats": (
+        _set(("ranks", 0, "rng", "torch"), lambda state: state.float()),
+        r"\['torch'\] is not a torch random state \(expected a uint8 tensor",
+    ),
+    "python random state is a string": (
+        _set(("ranks", 0, "rng", "python", "state"), "abc"),
+        r"\['python'\] is not a Python random state",
+    ),
+    "numpy keys too short": (
+        _set(("ranks", 0, "rng", "numpy", "keys"), lambda keys: keys[:5]),
+        r"\['numpy'\] is not a numpy random state",
+    ),
+    "ranks is a dict": (_set(("ranks",), {}), "the ranks entry is a dict, not a list"),
+    "fake pool image of another shape": (
+        _set(("ranks", 0, "fake_pool", "images"), [torch.zeros(3, 3)]),
+        r"fake_pool'\]\['images'\]\[0\] is a torch.float32 tensor of shape \(3, 3\)",
+    ),
+    "world size is a string": (_set(("world_size",), "1"), "world_size is '1', not an int"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(CRAFTED))
+def test_crafted_checkpoints_raise_checkpoint_error_and_change_nothing(run, tmp_path, variant):
+    folder, config, _ = run
+    edit, message = CRAFTED[variant]
+    checkpoint = load_checkpoint(folder)
+    edit(checkpoint)
+    path = save_checkpoint(checkpoint, tmp_path / "crafted.pt")  # valid checksums
+    training = build_training(config)
+    training.step(batch_of(DATA, [0, 1]))  # Adam state, a filled fake pool, a moved EMA
+    before = training.checkpoint()
+    rng = torch.get_rng_state()
+    with pytest.raises(CheckpointError, match=message):
+        training.resume(path)
+    after = training.checkpoint()
+    assert differing_leaves(before, after) == []  # weights, optimizers, state, pool, EMA
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert training.last_checkpoint is None
+
+
+def test_a_checkpoint_written_before_the_upsample_option_resumes(run, tmp_path):
+    """Configs stored before `generator.upsample` existed meant transposed convolutions."""
+    folder, config, training = run
+    checkpoint = load_checkpoint(folder)
+    del checkpoint["config"]["generator"]["upsample"]
+    path = save_checkpoint(checkpoint, tmp_path / "old.pt")
+    resumed = build_training(config)
+    resumed.resume(path)
+    for name, value in training.models.generator.state_dict().items():
+        assert torch.equal(resumed.models.generator.state_dict()[name], value), name
+    checkpoint["config"]["generator"]["upsample"] = "resize"
+    with pytest.raises(CheckpointError, match=r"generator\.upsample"):
+        build_training(config).resume(save_checkpoint(checkpoint, tmp_path / "resize.pt"))

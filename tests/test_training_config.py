@@ -166,3 +166,35 @@ def test_architecture_differences_name_the_fields():
     assert "use_instances: True vs False" in lines
     assert "generator.base_channels: 4 vs 8" in lines
     assert architecture_differences(first, first) == []
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**70])
+def test_seed_beyond_64_bits_is_a_value_error(seed):
+    with pytest.raises(ValueError, match=rf"seed must be < 2\*\*63 .+, got {seed}"):
+        TrainingConfig(num_classes=7, seed=seed)
+
+
+def test_the_largest_seed_trains():
+    from condgan_blocks.data import SyntheticScenes
+    from condgan_blocks.training import build_training
+    from tests._training_helpers import SIZE, one_thread, tiny_config
+
+    with one_thread():
+        training = build_training(tiny_config(seed=2**63 - 1, batch_size=2))
+        loader = training.make_loader(SyntheticScenes(2, size=SIZE), epoch=5)
+        training.step(next(iter(loader)))
+    assert training.state.global_step == 1
+
+
+def test_default_vgg_loss_runs_two_passes():
+    """The faster VGG path is the default: no input gradients for the real half."""
+    from condgan_blocks.training import build_models
+
+    config = TrainingConfig(
+        num_classes=3,
+        generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+        discriminator=DiscriminatorConfig(base_channels=4, num_scales=1, num_layers=1),
+        losses=LossConfig(vgg_weights=None),
+    )
+    assert config.losses.vgg_batched is False
+    assert build_models(config).vgg_loss.batched is False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import os
 import signal
@@ -14,9 +16,15 @@ import pytest
 import torch
 
 from condgan_blocks.data import SyntheticScenes
-from condgan_blocks.training import NonFiniteLossError, build_training, load_checkpoint
+from condgan_blocks.training import (
+    NonFiniteLossError,
+    OptimizerConfig,
+    build_training,
+    load_checkpoint,
+    lr_factor,
+)
 from condgan_blocks.training.signals import StopRequest
-from tests._training_helpers import SIZE, differing_leaves, one_thread, tiny_config
+from tests._training_helpers import SIZE, batch_of, differing_leaves, one_thread, tiny_config
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -162,3 +170,90 @@ def test_stop_request_sets_a_flag_and_a_second_sigint_interrupts():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+def _all_finite(checkpoint) -> bool:
+    models = checkpoint["models"]
+    return all(
+        bool(torch.isfinite(value).all())
+        for state in models.values()
+        if state is not None
+        for value in state.values()
+        if value.is_floating_point()
+    )
+
+
+@pytest.mark.parametrize("save_every_steps", [0, 1])
+def test_an_update_that_writes_non_finite_weights_is_never_saved(tmp_path, save_every_steps):
+    # lr=1e10: step 1 has finite losses, and its update leaves weights that overflow at step 2,
+    # whose losses are finite too but whose update writes NaN weights (issue 13).
+    config = tiny_config(
+        output_dir=str(tmp_path),
+        optimizer=OptimizerConfig(lr=1e10),
+        batch_size=2,
+        save_every_steps=save_every_steps,
+    )
+    training = build_training(config)
+    dataset = SyntheticScenes(4, size=SIZE)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite weights after step 2 \(epoch 1, "
+                       r"batch 2\): its losses were finite") as info:  # fmt: skip
+        training.fit(dataset)
+    error = info.value
+    assert error.step == 2
+    assert all(math.isfinite(value) for value in error.losses.values())
+    module, _, name = error.parameter.partition(".")
+    net = getattr(training.models, module)
+    weight = {**dict(net.named_parameters()), **dict(net.named_buffers())}[name]
+    assert not torch.isfinite(weight).all()
+    assert error.parameter in str(error)
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    if save_every_steps:
+        # step 1 was saved, with finite weights, and the message names it
+        assert saved == ["latest.pt"]
+        assert f"the last good checkpoint {tmp_path / 'latest.pt'} is left in place" in str(error)
+        checkpoint = load_checkpoint(tmp_path)
+        assert checkpoint["state"]["global_step"] == 1
+        assert _all_finite(checkpoint)
+        resumed = build_training(config, resume=tmp_path)  # and it resumes
+        assert resumed.state.global_step == 1
+    else:
+        assert saved == []  # the epoch-end save refused the NaN weights
+        assert "this run saved no checkpoint before it, so none holds its weights" in str(error)
+
+
+def test_saving_checks_the_weights_whatever_made_them_non_finite(tmp_path):
+    training = build_training(tiny_config(output_dir=str(tmp_path)))
+    training.step(batch_of(SyntheticScenes(1, size=SIZE), [0]))
+    path = training.save()
+    name, weight = list(training.models.discriminator.named_parameters())[3]
+    with torch.no_grad():
+        weight.view(-1)[0] = math.inf
+    with pytest.raises(NonFiniteLossError, match=r"non-finite weights after step 1 ") as info:
+        training.save()
+    assert info.value.parameter == f"discriminator.{name}"
+    assert f"the last good checkpoint {path} is left in place" in str(info.value)
+    assert _all_finite(load_checkpoint(path))
+
+
+def test_extending_a_finished_run_trains_the_new_epochs(tmp_path, caplog):
+    dataset = SyntheticScenes(2, size=SIZE)
+    config = tiny_config(output_dir=str(tmp_path), batch_size=2, epochs=1, decay_epochs=1)
+    first = build_training(config)
+    first.fit(dataset)
+    assert first.lr == 0.0  # the decay ended
+    finished = build_training(config, resume=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="condgan_blocks.training"):
+        result = finished.fit(dataset)
+    assert result.global_step == 2
+    assert "nothing to train: the run has finished 2 of 2 epochs" in caplog.text
+    # epochs 1 -> 3: the two new epochs run at the initial rate, then the decay epoch follows
+    longer = dataclasses.replace(config, epochs=3)
+    with caplog.at_level(logging.WARNING, logger="condgan_blocks.training"):
+        extended = build_training(longer, resume=tmp_path)
+    assert "with learning rate 0.0002 (the checkpoint's schedule had 0)" in caplog.text
+    rates = []
+    extended.fit(dataset, on_step=lambda training, losses: rates.append(losses["lr"]))
+    lr = config.optimizer.lr
+    assert rates == [lr * lr_factor(e, 3, 1) for e in (2, 3)] == [lr, lr]
+    assert extended.state.epoch == 4
+    assert load_checkpoint(tmp_path)["state"]["global_step"] == 4

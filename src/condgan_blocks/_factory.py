@@ -12,6 +12,8 @@ from collections import OrderedDict
 from torch import nn
 from torch.nn.utils import parametrizations
 
+from ._checks import check_bool
+
 NORMS = ("batch", "instance", "none")
 ACTIVATIONS = ("leaky_relu", "none", "relu", "tanh")
 PADDINGS = ("reflect", "replicate", "zero")
@@ -82,6 +84,7 @@ def make_conv(
         spectral_norm: Wrap the weight in torch's spectral-norm parametrization.
     """
     check_choice("padding", padding, PADDINGS)
+    check_bool("spectral_norm", spectral_norm)
     conv = nn.Conv2d(
         in_channels,
         out_channels,
@@ -91,6 +94,20 @@ def make_conv(
         padding_mode=_CONV_PADDING_MODES[padding],
     )
     return parametrizations.spectral_norm(conv) if spectral_norm else conv
+
+
+def conv_parameters(kernel_size: int, in_channels: int, out_channels: int) -> int:
+    """Parameters of a (transposed) convolution with bias, as :func:`make_conv` builds it.
+
+    Spectral normalisation adds none: it keeps the weight as ``original`` and its vectors as
+    buffers.
+    """
+    return kernel_size * kernel_size * in_channels * out_channels + out_channels
+
+
+def norm_parameters(name: str, channels: int) -> int:
+    """Parameters of :func:`make_norm` ``(name, channels)``: only batch norm has any."""
+    return 2 * channels if name == "batch" else 0
 
 
 def conv_norm_act(conv: nn.Module, norm: str, activation: str, out_channels: int) -> nn.Sequential:

@@ -1,4 +1,4 @@
-"""File formats of :class:`~condgan_blocks.FeatureBank`: its own npz file and the original's npy.
+"""File formats of ``FeatureBank``: its own npz file and the original's npy.
 
 The bank's file is a NumPy ``.npz`` archive (uncompressed zip of ``.npy`` arrays) written with
 plain arrays only and read with ``allow_pickle=False``, so loading never runs code:
@@ -25,16 +25,21 @@ with ``os.replace``, so readers never see a half-written file.
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
+from ._archive import check_input_file, fail, open_zip, verify_members
 from ._atomic import atomic_write
 
 FORMAT = "condgan_blocks.FeatureBank"
 FORMAT_VERSION = 1
+_WHAT = "FeatureBank file"
+_SUFFIX = ".npy"
+_MAX_ITEMSIZE = 4 * len(FORMAT)  # the longest dtype of the schema: the marker string
 
 # name -> (dtype kind the stored array must have, the dtype it is read as, number of dims)
 _SCHEMA: dict[str, tuple[str, type, int]] = {
@@ -65,56 +70,126 @@ def write_bank_file(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
 
 
 def _fail(path: str, reason: str) -> ValueError:
-    return ValueError(f"{path} is not a valid FeatureBank file: {reason}")
+    return fail(path, _WHAT, reason)
 
 
 def read_bank_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read and validate a bank file; every array comes back with the schema's dtype.
 
+    Nothing is decompressed or allocated before the file is known to fit the schema: the zip's
+    central directory is checked first (member names, sizes, compression ratio), then the
+    ``.npy`` header of every member (dtype, shape, and that the declared size is exactly the
+    member's size), then the shapes against each other and against ``feature_channels``. Only
+    then are the CRC32 checksums verified and the arrays read, with ``allow_pickle=False``.
+
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If the file is not an npz archive of this format, is corrupt, or its arrays
-            are missing, have other dtypes or shapes, or contradict each other.
+        ValueError: If the file is not an npz archive of this format, is corrupt or truncated,
+            or its arrays are missing, have other dtypes or shapes, or contradict each other.
     """
+    checked = check_input_file(path, _WHAT)
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no FeatureBank file at {path}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _fail(path, "it is a single .npy array, not an .npz archive")
-        with archive:
-            names = set(archive.files)
-            if "format" not in names or str(archive["format"]) != FORMAT:
-                raise _fail(path, f"it has no format marker {FORMAT!r}")
-            if names != set(_SCHEMA):
-                raise _fail(
-                    path,
-                    f"missing arrays {sorted(set(_SCHEMA) - names)}, unexpected arrays "
-                    f"{sorted(names - set(_SCHEMA))}",
-                )
-            raw = {name: archive[name] for name in _SCHEMA}
-    except ValueError as error:
-        if str(error).startswith(f"{path} is not a valid FeatureBank file"):
-            raise
-        raise _fail(path, f"numpy cannot read it as arrays without unpickling ({error})") from error
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise _fail(
-            path, f"it is corrupt or truncated ({type(error).__name__}: {error})"
-        ) from error
-
-    arrays = {}
-    for name, (kinds, dtype, ndim) in _SCHEMA.items():
-        array = raw[name]
-        if array.dtype.kind not in kinds or array.ndim != ndim:
+    with open_zip(checked, _WHAT) as (archive, members):
+        infos = {info.filename.removesuffix(_SUFFIX): info for info in members}
+        if "format" not in infos or _read_member(path, archive, infos["format"]) != FORMAT:
+            raise _fail(path, f"it has no format marker {FORMAT!r}")
+        names = set(infos)
+        if names != set(_SCHEMA) or any(not info.filename.endswith(_SUFFIX) for info in members):
             raise _fail(
                 path,
-                f"{name!r} has dtype {array.dtype} and shape {array.shape}, expected a "
-                f"{ndim}-d array of kind {kinds!r}",
+                f"missing arrays {sorted(set(_SCHEMA) - names)}, unexpected arrays "
+                f"{sorted(names - set(_SCHEMA))}",
             )
-        arrays[name] = array.astype(dtype)
+        shapes = {name: _read_header(path, archive, infos[name])[0] for name in _SCHEMA}
+        _check_shapes(path, shapes)
+        channels = int(_read_member(path, archive, infos["feature_channels"]))
+        if shapes["centers"][1] != channels:
+            raise _fail(
+                path,
+                f"centers and record_features have {shapes['centers'][1]} columns, "
+                f"feature_channels says {channels}",
+            )
+        verify_members(checked, _WHAT, archive, members)
+        raw = {name: _read_member(path, archive, infos[name]) for name in _SCHEMA}
+
+    arrays = {name: raw[name].astype(dtype) for name, (_, dtype, _) in _SCHEMA.items()}
     _check_contents(path, arrays)
     return arrays
+
+
+def _read_header(
+    path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo
+) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of a member, checked against the schema and its size."""
+    name = info.filename.removesuffix(_SUFFIX)
+    kinds, _, ndim = _SCHEMA[name]
+    with archive.open(info) as stream:
+        try:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f".npy format version {version} is not 1.0 or 2.0")
+        except zipfile.BadZipFile as error:  # small members are read whole: CRC checked
+            raise _fail(path, f"member {info.filename!r} is damaged ({error})") from None
+        except (ValueError, EOFError, OSError) as error:
+            raise _fail(
+                path, f"member {info.filename!r} has no valid .npy header ({error})"
+            ) from None
+        offset = stream.tell()
+    if dtype.hasobject:
+        raise _fail(
+            path,
+            f"{name!r} has dtype {dtype}, which numpy reads only by unpickling; expected a "
+            f"{ndim}-d array of kind {kinds!r}",
+        )
+    if dtype.kind not in kinds or len(shape) != ndim or dtype.itemsize > _MAX_ITEMSIZE:
+        raise _fail(
+            path,
+            f"{name!r} has dtype {dtype} and shape {shape}, expected a {ndim}-d array of kind "
+            f"{kinds!r}",
+        )
+    size = math.prod(shape) * dtype.itemsize
+    if any(n < 0 for n in shape) or offset + size != info.file_size:
+        raise _fail(
+            path,
+            f"{name!r} declares shape {shape} of {dtype} ({size} bytes after a {offset}-byte "
+            f"header), but its member holds {info.file_size} bytes",
+        )
+    return shape, dtype, offset
+
+
+def _check_shapes(path: str, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The shapes the headers declare must agree before any data is read."""
+    if shapes["center_classes"] != shapes["center_counts"]:
+        raise _fail(
+            path,
+            f"center_classes {shapes['center_classes']} and center_counts "
+            f"{shapes['center_counts']} differ",
+        )
+    if shapes["centers"][1] != shapes["record_features"][1]:
+        raise _fail(
+            path,
+            f"centers {shapes['centers']} and record_features {shapes['record_features']} "
+            "have different numbers of columns",
+        )
+    lengths = {name: shapes[name][0] for name in _SCHEMA if name.startswith("record_")}
+    if len(set(lengths.values())) != 1:
+        raise _fail(path, f"record arrays have different lengths {lengths}")
+
+
+def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """The member's array, read after its header was checked (``allow_pickle=False``)."""
+    _read_header(path, archive, info)
+    try:
+        with archive.open(info) as stream:
+            return np.lib.format.read_array(stream, allow_pickle=False)
+    except zipfile.BadZipFile as error:
+        raise _fail(path, f"member {info.filename!r} is damaged ({error})") from None
+    except (ValueError, EOFError, OSError) as error:
+        raise _fail(path, f"member {info.filename!r} is corrupt or truncated ({error})") from None
 
 
 def _check_contents(path: str, a: dict[str, np.ndarray]) -> None:

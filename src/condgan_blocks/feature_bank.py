@@ -29,20 +29,24 @@ from .instance_ids import (
 )
 
 _RECORD_FIELDS = ("classes", "features", "pixels", "image_pixels")
+_SHOWN = 10  # instances named in an error message
+_INT64_BOUND = 2**63
 
 
 class FeatureBank:
     """Per-class cluster centres of instance features: collect, fit, sample, save.
 
-    Collect with :meth:`add` (pooled feature maps, such as the output of
-    :class:`~condgan_blocks.InstanceFeatureEncoder`), cluster with :meth:`fit`, then draw feature
-    maps for new instance maps with :meth:`sample` (random centres) or :meth:`feature_map`
-    (chosen centres). :meth:`save` and :meth:`load` use a safe npz format (see
-    ``condgan_blocks._feature_bank_io``); :meth:`from_pix2pixhd_npy` imports the original's file.
+    Collect with ``add`` (pooled feature maps, such as the output of
+    [`InstanceFeatureEncoder`][condgan_blocks.instance_encoder.InstanceFeatureEncoder]), cluster
+    with ``fit``, then draw feature maps for new instance maps with ``sample`` (random centres)
+    or ``feature_map`` (chosen centres). ``save`` and
+    [`load`][condgan_blocks.feature_bank.FeatureBank.load] use a safe npz format that is checked
+    before it is read (see ``condgan_blocks._feature_bank_io``); ``from_pix2pixhd_npy`` imports
+    the original's file.
 
     An instance is one id in one image. Its class comes from an explicit label map where one is
     passed (the label must be the same at all its pixels), else from its id with
-    :func:`~condgan_blocks.instance_to_class` and ``class_divisor``.
+    [`instance_to_class`][condgan_blocks.instance_ids.instance_to_class] and ``class_divisor``.
 
     Args:
         feature_channels: Channels C of the feature maps.
@@ -96,7 +100,9 @@ class FeatureBank:
 
         Raises:
             ValueError: If the maps differ in size, C differs from ``feature_channels``, ids are
-                not non-negative integers, or a label varies inside an instance.
+                not non-negative integers, a label varies inside an instance, or the feature
+                vector of an instance holds NaN or infinity (the message counts them and names
+                their instance ids and images; nothing is recorded).
         """
         check_image_batch(features, self.feature_channels, name="features")
         if not features.is_floating_point():
@@ -111,6 +117,18 @@ class FeatureBank:
         values = features.detach().reshape(batch, channels, pixels)[
             middle // pixels, :, middle % pixels
         ]
+        finite = torch.isfinite(values).all(1)
+        if not bool(finite.all()):
+            bad = keys[~finite]
+            images = (bad // table.num_columns).tolist()
+            ids = table.ids[bad % table.num_columns].tolist()
+            pairs = list(zip(ids, images, strict=True))
+            shown = f"{pairs[:_SHOWN]}{' ...' if len(pairs) > _SHOWN else ''}"
+            raise ValueError(
+                f"features must be finite: {len(pairs)} of {keys.numel()} instances have NaN or "
+                f"infinite feature vectors, (instance id, image) pairs {shown}; nothing was "
+                "recorded"
+            )
         self._records.append(
             {
                 "classes": classes.reshape(-1)[keys].cpu(),
@@ -123,11 +141,11 @@ class FeatureBank:
 
     @property
     def num_instances(self) -> int:
-        """Number of instances recorded by :meth:`add` (or loaded)."""
+        """Number of instances recorded by ``add`` (or loaded)."""
         return sum(record["classes"].numel() for record in self._records)
 
     def records(self) -> dict[str, Tensor]:
-        """Everything :meth:`add` recorded, concatenated (new tensors).
+        """Everything ``add`` recorded, concatenated (new tensors).
 
         Returns:
             ``classes`` (M,) int64, ``features`` (M, C) float32, ``pixels`` (M,) int64 (the
@@ -177,10 +195,19 @@ class FeatureBank:
             The bank itself.
 
         Raises:
+            TypeError: If ``n_clusters``, ``seed`` or ``n_init`` is not an int (as when data is
+                passed to ``fit`` instead of
+                [`add`][condgan_blocks.feature_bank.FeatureBank.add]), or ``min_area`` is not a
+                float.
             ValueError: If the bank is empty or no instance is larger than ``min_area``.
         """
         from sklearn.cluster import KMeans
 
+        if isinstance(n_clusters, list | tuple | np.ndarray | Tensor):
+            raise TypeError(
+                f"n_clusters must be an int, got {type(n_clusters).__name__}: fit() takes no "
+                "data, it clusters the feature vectors recorded with add()"
+            )
         check_positive_int("n_clusters", n_clusters)
         check_positive_int("n_init", n_init)
         check_positive_int("seed", seed, minimum=0)
@@ -256,7 +283,7 @@ class FeatureBank:
             instances: Instance map of shape (N, 1, H, W) or (N, H, W).
             choices: ``{instance_id: cluster index}`` into the centres of the instance's class
                 (in every image holding that id). Instances not named are sampled as in
-                :meth:`sample`.
+                [`sample`][condgan_blocks.feature_bank.FeatureBank.sample].
             labels: Optional label map of the same size giving every instance's class.
             generator: Random generator for the sampled instances.
 
@@ -264,7 +291,9 @@ class FeatureBank:
             Float32 tensor of shape (N, C, H, W) on the instances' device.
 
         Raises:
-            ValueError: If a chosen id is not in the map, or its class has no such cluster.
+            TypeError: If ``choices`` is not a mapping, or an id or index is not an int.
+            ValueError: If an id or index is negative or beyond int64, a chosen id is not in
+                the map, or its class has no such cluster.
         """
         if not isinstance(choices, Mapping):
             raise TypeError(f"choices must be a mapping {{instance_id: cluster}}, got {choices!r}")
@@ -274,6 +303,8 @@ class FeatureBank:
                     raise TypeError(f"choices: {what} must be an int, got {value!r}")
                 if value < 0:
                     raise ValueError(f"choices: {what} must be >= 0, got {value}")
+                if value >= _INT64_BOUND:
+                    raise ValueError(f"choices: {what} must be < 2**63 (int64), got {value}")
         return self._feature_map(instances, labels, dict(choices), generator)
 
     def _feature_map(
@@ -409,7 +440,14 @@ class FeatureBank:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, feature_channels: int | None = None) -> FeatureBank:
-        """Read a bank written by :meth:`save`, validating every array (never unpickling).
+        """Read a bank written by [`save`][condgan_blocks.feature_bank.FeatureBank.save].
+
+        The file is never unpickled, and nothing is decompressed or allocated before it is known
+        to fit the format: the zip's directory is checked first (member names, sizes,
+        compression ratio), then every ``.npy`` header (dtype, shape, and that the declared size
+        is exactly the member's), then the shapes against each other and ``feature_channels``;
+        only then are the CRC32 checksums verified and the arrays read and validated (classes,
+        counts, finite values).
 
         Args:
             path: The file.
@@ -449,7 +487,8 @@ class FeatureBank:
         The original wrote a pickled dict with ``np.save``; loading it unpickles, which can run
         code from the file, so this refuses unless ``allow_pickle=True``. (The original's own
         ``np.load(path).item()`` no longer works on current NumPy, which refuses pickles by
-        default.) Save the result with :meth:`save` to convert it to the safe format.
+        default.) Save the result with
+        [`save`][condgan_blocks.feature_bank.FeatureBank.save] to convert it to the safe format.
 
         Raises:
             ValueError: Without ``allow_pickle=True``, or if the file is not such a dict of

@@ -77,7 +77,8 @@ def gan_loss(
         A 0-dim tensor. Under autocast it may be float32 for low-precision predictions.
 
     Raises:
-        TypeError: If ``predictions`` has another structure, or a flag is not a bool.
+        TypeError: If ``predictions`` has another structure or a prediction is not floating, or
+            a flag is not a bool.
         ValueError: For an unknown ``mode``, labels outside [0, 1] with "vanilla", an empty
             prediction, or a generator hinge loss with ``target_is_real=False``.
 
@@ -104,6 +105,11 @@ def gan_loss(
         )
     scales = final_predictions(predictions, "predictions")
     for k, prediction in enumerate(scales):
+        if not prediction.is_floating_point():
+            raise TypeError(
+                f"predictions must be floating tensors (raw discriminator scores), got dtype "
+                f"{prediction.dtype} at scale {k}"
+            )
         if prediction.numel() == 0:
             raise ValueError(f"the prediction of scale {k} is empty: {tuple(prediction.shape)}")
     label = real if target_is_real else fake

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._checks import check_count
+
 
 def downsample(x: Tensor) -> Tensor:
     """Halve an image with pix2pixHD's 3x3 average pooling (stride 2, padding 1).
@@ -36,13 +38,18 @@ def image_pyramid(x: Tensor, levels: int) -> list[Tensor]:
 
     Args:
         x: Tensor of shape (N, C, H, W).
-        levels: Number of downsamplings.
+        levels: Number of downsamplings, an int in [0, 4096].
+
+    Raises:
+        TypeError: If ``levels`` is not an int (a bool included).
+        ValueError: If ``levels`` is negative or larger than 4096.
 
     Examples:
         >>> import torch
         >>> [tuple(level.shape[-2:]) for level in image_pyramid(torch.zeros(1, 1, 8, 6), 2)]
         [(8, 6), (4, 3), (2, 2)]
     """
+    check_count("levels", levels)
     pyramid = [x]
     for _ in range(levels):
         pyramid.append(downsample(pyramid[-1]))

@@ -18,8 +18,9 @@ def instance_boundary(instances: Tensor, *, dtype: torch.dtype = torch.float32) 
     """Mark every pixel whose id differs from one of its 4 neighbours.
 
     The same map as the original's ``get_edges``: both pixels of a differing pair are marked,
-    diagonal neighbours are ignored and there is no wrap-around. Ids are only compared for
-    equality, so the map is computed on the device without a host round trip.
+    diagonal neighbours are ignored and there is no wrap-around. Integer ids are only compared
+    for equality, so their map is computed on the device without a host round trip; a floating
+    map costs one, to check that it holds finite integer values.
 
     Args:
         instances: Instance map of shape (N, 1, H, W) or (N, H, W): any integer dtype, or
@@ -28,6 +29,10 @@ def instance_boundary(instances: Tensor, *, dtype: torch.dtype = torch.float32) 
 
     Returns:
         Tensor of shape (N, 1, H, W) holding 0 and 1.
+
+    Raises:
+        ValueError: If a floating map holds NaN, inf or non-integer values, or the shape is
+            not (N, 1, H, W) or (N, H, W).
 
     Shape:
         - Input: (N, 1, H, W) or (N, H, W)
@@ -41,6 +46,17 @@ def instance_boundary(instances: Tensor, *, dtype: torch.dtype = torch.float32) 
     """
     _check_dtype(dtype)
     instances = check_instance_map(instances)
+    if instances.is_floating_point():
+        # The one host round trip, for floating maps only: NaN differs from itself, so it would
+        # mark a boundary around every NaN pixel instead of raising.
+        valid = torch.isfinite(instances) & (instances == instances.trunc())
+        if not bool(valid.all()):
+            bad = int((~valid).sum())
+            raise ValueError(
+                f"a floating instance map must hold finite integer values; {bad} pixel(s) of "
+                f"the map of shape {tuple(instances.shape)} (dtype {instances.dtype}) do not "
+                "(NaN, inf or fractional ids)"
+            )
     horizontal = instances[..., 1:] != instances[..., :-1]
     vertical = instances[..., 1:, :] != instances[..., :-1, :]
     edges = torch.zeros_like(instances, dtype=torch.bool)

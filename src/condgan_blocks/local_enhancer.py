@@ -7,14 +7,82 @@ from collections.abc import Iterator
 from torch import Tensor, nn
 
 from ._checkpointing import run_blocks
-from ._checks import check_divisible_size, check_image_batch, check_positive_int
-from ._factory import NORMS, PADDINGS, check_choice
-from ._layers import downsampling, image_head, stem, upsampling
-from .global_generator import GlobalGenerator
+from ._checks import (
+    MAX_CHANNELS,
+    check_architecture_size,
+    check_bool,
+    check_count,
+    check_divisible_size,
+    check_image_batch,
+    check_input_dtype,
+    check_positive_int,
+)
+from ._factory import NORMS, PADDINGS, check_choice, conv_parameters
+from ._layers import (
+    UPSAMPLES,
+    downsampling,
+    downsampling_parameters,
+    image_head,
+    image_head_parameters,
+    resnet_block_parameters,
+    stem,
+    stem_parameters,
+    upsampling,
+    upsampling_parameters,
+)
+from .global_generator import GlobalGenerator, global_generator_size
 from .image_pyramid import image_pyramid
 from .resnet_block import ResnetBlock
 
 _STAGES = ("all", "finest")
+
+
+def _stage_parameters(
+    in_channels: int, width: int, num_blocks: int, norm: str, out_channels: int | None
+) -> int:
+    total = stem_parameters(in_channels, width, norm) + downsampling_parameters(width, norm)
+    total += num_blocks * resnet_block_parameters(2 * width, norm)
+    total += upsampling_parameters(2 * width, norm)
+    if out_channels is not None:
+        total += image_head_parameters(width, out_channels)
+    return total
+
+
+def local_enhancer_size(
+    in_channels: int,
+    out_channels: int,
+    base_channels: int,
+    num_enhancers: int,
+    num_blocks_local: int,
+    num_downsamples_global: int,
+    num_blocks_global: int,
+    global_base_channels: int,
+    norm: str,
+) -> tuple[int, int]:
+    """``(widest layer's channels, parameter count)`` of a ``LocalEnhancer``, unbuilt.
+
+    The count is exact; it is only summed once the widest layer is within bounds.
+    """
+    coarsest_width = base_channels * 2 ** (num_enhancers - 1)
+    widest, total = global_generator_size(
+        in_channels,
+        out_channels,
+        global_base_channels,
+        num_downsamples_global,
+        num_blocks_global,
+        norm,
+        include_head=False,
+    )
+    widest = max(widest, 2 * coarsest_width)
+    if widest > MAX_CHANNELS:
+        return widest, 0
+    if global_base_channels != 2 * coarsest_width:
+        total += conv_parameters(1, global_base_channels, 2 * coarsest_width)
+    for k in range(1, num_enhancers + 1):
+        width = base_channels * 2 ** (num_enhancers - k)
+        head = out_channels if k == num_enhancers else None
+        total += _stage_parameters(in_channels, width, num_blocks_local, norm, head)
+    return widest, total
 
 
 class EnhancerStage(nn.Module):
@@ -25,8 +93,16 @@ class EnhancerStage(nn.Module):
         width: Channels c of this stage; the front end goes to 2c, the output has c channels.
         num_blocks: Residual blocks at 2c channels.
         norm: "instance", "batch" or "none".
-        padding: Padding of the residual blocks.
+        padding: Padding of the residual blocks (and of the resize-convolution).
+        upsample: "transposed" (the original's transposed convolution) or "resize"
+            (nearest-neighbour 2x upsampling then a 3x3 convolution); see
+            [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
         out_channels: If given, this is the finest stage and ends in a 7x7 head and tanh.
+
+    Raises:
+        TypeError: If a size is not an int.
+        ValueError: If a size is out of range, including a stage wider than 2**16 channels or
+            with more than 2**34 parameters.
 
     Shape:
         - Input: ``image`` (N, in_channels, H, W) and ``coarser`` (N, 2c, H/2, W/2).
@@ -47,27 +123,37 @@ class EnhancerStage(nn.Module):
         num_blocks: int = 3,
         norm: str = "instance",
         padding: str = "reflect",
+        upsample: str = "transposed",
         out_channels: int | None = None,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.width = check_positive_int("width", width)
-        check_positive_int("num_blocks", num_blocks, minimum=0)
+        check_count("num_blocks", num_blocks)
         check_choice("norm", norm, NORMS)
         check_choice("padding", padding, PADDINGS)
+        check_choice("upsample", upsample, UPSAMPLES)
         if out_channels is not None:
             check_positive_int("out_channels", out_channels)
+        check_architecture_size(
+            "EnhancerStage",
+            max(in_channels, 2 * width, out_channels or 0),
+            _stage_parameters(in_channels, width, num_blocks, norm, out_channels),
+            hint="in_channels, width, out_channels or num_blocks",
+        )
         self.front = nn.Sequential(stem(in_channels, width, norm), downsampling(width, norm))
         self.blocks = nn.ModuleList(
             ResnetBlock(2 * width, norm=norm, padding=padding) for _ in range(num_blocks)
         )
-        self.up = upsampling(2 * width, norm)
+        self.up = upsampling(2 * width, norm, mode=upsample, padding=padding)
         self.head = None if out_channels is None else image_head(width, out_channels)
         self.checkpoint_activations = False
 
     def forward(self, image: Tensor, coarser: Tensor) -> Tensor:
         check_image_batch(image, self.in_channels, name="image")
         check_image_batch(coarser, 2 * self.width, name="coarser")
+        check_input_dtype(image, self.front[0].conv.bias, name="image")
+        check_input_dtype(coarser, self.front[0].conv.bias, name="coarser")
         x = self.front(image) + coarser
         x = self.up(run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations))
         return x if self.head is None else self.head(x)
@@ -96,7 +182,18 @@ class LocalEnhancer(nn.Module):
         norm: "instance", "batch" or "none".
         padding: Padding of the enhancers' residual blocks.
         global_padding: Padding of the global generator's residual blocks.
+        upsample: How the enhancers upsample: "transposed" (the original's transposed
+            convolutions) or "resize" (nearest-neighbour 2x upsampling then a 3x3 convolution,
+            free of checkerboard artefacts); see
+            [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
+        global_upsample: How the global generator upsamples; ``None`` means as ``upsample``.
         checkpoint_activations: Recompute residual-block activations in backward.
+
+    Raises:
+        TypeError: If a size is not an int or a flag not a bool.
+        ValueError: If a size is out of range, including an architecture whose widest layer
+            exceeds 2**16 channels or whose parameter count exceeds 2**34; this is checked
+            before anything is allocated.
 
     Shape:
         - Input: (N, in_channels, H, W), H and W multiples of
@@ -125,20 +222,48 @@ class LocalEnhancer(nn.Module):
         norm: str = "instance",
         padding: str = "reflect",
         global_padding: str = "reflect",
+        upsample: str = "transposed",
+        global_upsample: str | None = None,
         checkpoint_activations: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.out_channels = check_positive_int("out_channels", out_channels)
         self.base_channels = check_positive_int("base_channels", base_channels)
-        self.num_enhancers = check_positive_int("num_enhancers", num_enhancers)
-        self.num_blocks_local = check_positive_int("num_blocks_local", num_blocks_local, minimum=0)
+        self.num_enhancers = check_count("num_enhancers", num_enhancers, minimum=1)
+        self.num_blocks_local = check_count("num_blocks_local", num_blocks_local)
+        check_count("num_downsamples_global", num_downsamples_global)
+        check_count("num_blocks_global", num_blocks_global)
         self.norm = check_choice("norm", norm, NORMS)
         self.padding = check_choice("padding", padding, PADDINGS)
+        check_choice("global_padding", global_padding, PADDINGS)
+        self.upsample = check_choice("upsample", upsample, UPSAMPLES)
+        if global_upsample is None:
+            global_upsample = upsample
+        check_choice("global_upsample", global_upsample, UPSAMPLES)
+        check_bool("checkpoint_activations", checkpoint_activations)
         coarsest_width = base_channels * 2 ** (num_enhancers - 1)
         if global_base_channels is None:
             global_base_channels = 2 * coarsest_width
         check_positive_int("global_base_channels", global_base_channels)
+        check_architecture_size(
+            "LocalEnhancer",
+            *local_enhancer_size(
+                in_channels,
+                out_channels,
+                base_channels,
+                num_enhancers,
+                num_blocks_local,
+                num_downsamples_global,
+                num_blocks_global,
+                global_base_channels,
+                norm,
+            ),
+            hint="in_channels, out_channels, base_channels, num_enhancers (the coarsest enhancer "
+            "has base_channels * 2**num_enhancers channels), global_base_channels, "
+            "num_downsamples_global (the global generator's widest layer has "
+            "global_base_channels * 2**num_downsamples_global) or the numbers of blocks",
+        )
 
         self.global_generator = GlobalGenerator(
             in_channels,
@@ -148,6 +273,7 @@ class LocalEnhancer(nn.Module):
             num_blocks=num_blocks_global,
             norm=norm,
             padding=global_padding,
+            upsample=global_upsample,
             include_head=False,
         )
         self.bridge = (
@@ -163,6 +289,7 @@ class LocalEnhancer(nn.Module):
                 num_blocks=num_blocks_local,
                 norm=norm,
                 padding=padding,
+                upsample=upsample,
                 out_channels=out_channels if k == num_enhancers - 1 else None,
             )
             for k, width in enumerate(widths)
@@ -176,9 +303,10 @@ class LocalEnhancer(nn.Module):
 
     @checkpoint_activations.setter
     def checkpoint_activations(self, value: bool) -> None:
-        self.global_generator.checkpoint_activations = bool(value)
+        check_bool("checkpoint_activations", value)
+        self.global_generator.checkpoint_activations = value
         for stage in self.stages:
-            stage.checkpoint_activations = bool(value)
+            stage.checkpoint_activations = value
 
     @property
     def size_multiple(self) -> int:
@@ -192,6 +320,7 @@ class LocalEnhancer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_image_batch(x, self.in_channels)
+        check_input_dtype(x, self.stages[-1].front[0].conv.bias)
         check_divisible_size(
             x,
             self.size_multiple,
@@ -229,23 +358,27 @@ class LocalEnhancer(nn.Module):
         num_enhancers: int = 1,
         base_channels: int | None = None,
         num_blocks_local: int = 3,
+        upsample: str | None = None,
     ) -> LocalEnhancer:
         """Grow a trained global generator into an enhancer model, keeping its weights.
 
         Args:
-            generator: A trained :class:`GlobalGenerator`; its head is dropped.
+            generator: A trained [`GlobalGenerator`][condgan_blocks.GlobalGenerator]; its head
+                is dropped. Its ``upsample`` mode is kept for the global part.
             num_enhancers: Number of enhancers to add.
             base_channels: Width of the finest enhancer; defaults to
                 ``generator.base_channels // 2 ** num_enhancers``, the original's layout.
             num_blocks_local: Residual blocks per enhancer.
+            upsample: How the new enhancers upsample, "transposed" or "resize"; defaults to
+                ``generator.upsample``.
 
         Returns:
-            A :class:`LocalEnhancer` whose global generator holds copies of ``generator``'s
-            weights (on the same device and dtype).
+            A [`LocalEnhancer`][condgan_blocks.LocalEnhancer] whose global generator holds
+            copies of ``generator``'s weights (on the same device and dtype).
         """
         if not isinstance(generator, GlobalGenerator):
             raise TypeError(f"generator must be a GlobalGenerator, got {type(generator).__name__}")
-        check_positive_int("num_enhancers", num_enhancers)
+        check_count("num_enhancers", num_enhancers, minimum=1)
         if base_channels is None:
             base_channels = generator.base_channels // 2**num_enhancers
             if base_channels < 1:
@@ -264,6 +397,8 @@ class LocalEnhancer(nn.Module):
             global_base_channels=generator.base_channels,
             norm=generator.norm,
             global_padding=generator.padding,
+            upsample=generator.upsample if upsample is None else upsample,
+            global_upsample=generator.upsample,
         )
         # Move first, then copy: loading into a float32 model would round float64 weights.
         reference = next(generator.parameters())

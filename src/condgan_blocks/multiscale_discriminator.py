@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._checks import check_image_batch, check_positive_int
+from ._checks import (
+    check_architecture_size,
+    check_bool,
+    check_count,
+    check_image_batch,
+    check_input_dtype,
+    check_positive_int,
+)
+from ._factory import NORMS, check_choice
 from .image_pyramid import downsample
-from .nlayer_discriminator import NLayerDiscriminator
+from .nlayer_discriminator import NLayerDiscriminator, nlayer_discriminator_size
 
 
 class MultiscaleDiscriminator(nn.Module):
@@ -24,6 +32,11 @@ class MultiscaleDiscriminator(nn.Module):
         use_sigmoid: Apply a sigmoid to every prediction.
         return_features: Return every layer's output per scale (for the feature-matching loss).
         spectral_norm: Wrap every convolution in spectral normalisation.
+
+    Raises:
+        TypeError: If a size is not an int or a flag not a bool.
+        ValueError: If a size is out of range, including more than 4096 scales or layers, a
+            layer wider than 2**16 channels or more than 2**34 parameters in all scales.
 
     Shape:
         - Input: (N, in_channels, H, W)
@@ -52,8 +65,20 @@ class MultiscaleDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
-        self.num_scales = check_positive_int("num_scales", num_scales)
-        self.return_features = bool(return_features)
+        self.num_scales = check_count("num_scales", num_scales, minimum=1)
+        check_positive_int("base_channels", base_channels)
+        check_count("num_layers", num_layers, minimum=1)
+        check_choice("norm", norm, NORMS)
+        check_bool("use_sigmoid", use_sigmoid)
+        self.return_features = check_bool("return_features", return_features)
+        check_bool("spectral_norm", spectral_norm)
+        widest, per_scale = nlayer_discriminator_size(in_channels, base_channels, num_layers, norm)
+        check_architecture_size(
+            "MultiscaleDiscriminator",
+            widest,
+            num_scales * per_scale,
+            hint="in_channels, num_scales, base_channels or num_layers",
+        )
         self.scales = nn.ModuleList(
             NLayerDiscriminator(
                 in_channels,
@@ -68,6 +93,7 @@ class MultiscaleDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> list[list[Tensor]]:
         check_image_batch(x, self.in_channels)
+        check_input_dtype(x, self.scales[0].layers[0].conv.bias)
         results = []
         for k, scale in enumerate(self.scales):
             if k > 0:

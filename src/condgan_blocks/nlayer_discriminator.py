@@ -3,14 +3,51 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import pairwise
 
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_image_batch, check_positive_int
-from ._factory import NORMS, check_choice, conv_norm_act, make_conv
+from ._checks import (
+    check_architecture_size,
+    check_bool,
+    check_count,
+    check_image_batch,
+    check_input_dtype,
+    check_positive_int,
+)
+from ._factory import (
+    NORMS,
+    check_choice,
+    conv_norm_act,
+    conv_parameters,
+    make_conv,
+    norm_parameters,
+)
 
 MAX_CHANNELS = 512
+
+
+def _layer_widths(base_channels: int, num_layers: int) -> list[int]:
+    """Output channels of ``layers[0 .. num_layers]``: doubling from ``base_channels``, capped."""
+    return [base_channels] + [
+        min(base_channels * 2 ** min(n, 10), MAX_CHANNELS) for n in range(1, num_layers + 1)
+    ]
+
+
+def nlayer_discriminator_size(
+    in_channels: int, base_channels: int, num_layers: int, norm: str
+) -> tuple[int, int]:
+    """``(widest layer's channels, parameter count)`` of an ``NLayerDiscriminator``, unbuilt.
+
+    The count is exact (spectral normalisation adds no parameters).
+    """
+    widths = _layer_widths(base_channels, num_layers)
+    total = conv_parameters(4, in_channels, base_channels)
+    for cin, cout in pairwise(widths):
+        total += conv_parameters(4, cin, cout) + norm_parameters(norm, cout)
+    total += conv_parameters(4, widths[-1], 1)
+    return max(in_channels, *widths), total
 
 
 class NLayerDiscriminator(nn.Module):
@@ -29,6 +66,11 @@ class NLayerDiscriminator(nn.Module):
         use_sigmoid: Apply a sigmoid to the prediction (for a BCE-on-probabilities loss).
         return_features: Return every layer's output instead of the prediction alone.
         spectral_norm: Wrap every convolution in spectral normalisation.
+
+    Raises:
+        TypeError: If a size is not an int or a flag not a bool.
+        ValueError: If a size is out of range, including more than 4096 layers, a layer wider
+            than 2**16 channels or more than 2**34 parameters.
 
     Shape:
         - Input: (N, in_channels, H, W)
@@ -56,10 +98,16 @@ class NLayerDiscriminator(nn.Module):
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         check_positive_int("base_channels", base_channels)
-        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.num_layers = check_count("num_layers", num_layers, minimum=1)
         check_choice("norm", norm, NORMS)
-        self.use_sigmoid = bool(use_sigmoid)
-        self.return_features = bool(return_features)
+        self.use_sigmoid = check_bool("use_sigmoid", use_sigmoid)
+        self.return_features = check_bool("return_features", return_features)
+        check_bool("spectral_norm", spectral_norm)
+        check_architecture_size(
+            "NLayerDiscriminator",
+            *nlayer_discriminator_size(in_channels, base_channels, num_layers, norm),
+            hint="in_channels, base_channels or num_layers",
+        )
 
         def conv(cin: int, cout: int, stride: int) -> nn.Module:
             return make_conv(cin, cout, 4, stride=stride, spectral_norm=spectral_norm)
@@ -72,8 +120,7 @@ class NLayerDiscriminator(nn.Module):
             ]
         )
         channels = base_channels
-        for n in range(1, num_layers + 1):
-            out = min(base_channels * 2**n, MAX_CHANNELS)
+        for n, out in enumerate(_layer_widths(base_channels, num_layers)[1:], start=1):
             stride = 2 if n < num_layers else 1
             self.layers.append(conv_norm_act(conv(channels, out, stride), norm, "leaky_relu", out))
             channels = out
@@ -89,6 +136,7 @@ class NLayerDiscriminator(nn.Module):
             List of ``num_layers + 2`` tensors of shape (N, C_i, h_i, w_i).
         """
         check_image_batch(x, self.in_channels)
+        check_input_dtype(x, self.layers[0].conv.bias)
         outputs = []
         for layer in self.layers:
             x = layer(x)

@@ -17,6 +17,14 @@ def _check_ignore_index(ignore_index: object) -> int | None:
     return ignore_index
 
 
+def _check_dtype(dtype: object) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a floating dtype (a torch.dtype such as torch.float32), got {dtype!r}"
+        )
+    return dtype
+
+
 def one_hot_labels(
     labels: Tensor,
     num_classes: int,
@@ -42,6 +50,7 @@ def one_hot_labels(
         Tensor of shape (N, K, H, W), on the labels' device.
 
     Raises:
+        TypeError: If ``dtype`` is not a floating ``torch.dtype``.
         ValueError: If an id (other than ``ignore_index``) lies outside ``[0, num_classes)``.
 
     Shape:
@@ -57,9 +66,8 @@ def one_hot_labels(
     """
     num_classes = check_positive_int("num_classes", num_classes)
     ignore_index = _check_ignore_index(ignore_index)
+    dtype = _check_dtype(dtype)
     labels = check_instance_map(labels, name="labels")
-    if not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     ids = labels.to(torch.int64)
     valid = torch.ones_like(ids, dtype=torch.bool) if ignore_index is None else ids != ignore_index
     if labels.is_floating_point():
@@ -87,6 +95,9 @@ class OneHotLabels(nn.Module):
         ignore_index: A "don't care" id whose pixels get all zeros.
         dtype: Floating dtype of the result.
 
+    Raises:
+        TypeError: If ``dtype`` is not a floating ``torch.dtype``.
+
     Shape:
         - Input: (N, 1, H, W) or (N, H, W)
         - Output: (N, K, H, W)
@@ -107,7 +118,7 @@ class OneHotLabels(nn.Module):
         super().__init__()
         self.num_classes = check_positive_int("num_classes", num_classes)
         self.ignore_index = _check_ignore_index(ignore_index)
-        self.dtype = dtype
+        self.dtype = _check_dtype(dtype)
 
     def forward(self, labels: Tensor) -> Tensor:
         return one_hot_labels(

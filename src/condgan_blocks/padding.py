@@ -10,6 +10,9 @@ from ._factory import PADDINGS, check_choice
 
 _PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "zero": "constant"}
 
+# A multiple up to this is always accepted, whatever the image size (e.g. a 1x1 image to 1024).
+MIN_MULTIPLE_BOUND = 1024
+
 
 def pad_to_multiple(
     x: Tensor, multiple: int, mode: str = "reflect"
@@ -29,7 +32,9 @@ def pad_to_multiple(
         ``(left, right, top, bottom)``, the order ``torch.nn.functional.pad`` uses.
 
     Raises:
-        ValueError: If reflect padding would need more than H - 1 or W - 1 pixels.
+        ValueError: If ``multiple`` exceeds ``max(1024, 2 * max(H, W))``, so that the padding
+            would dwarf the image (each padded side stays below ``3 * max(H, W) + 1024``), or if
+            reflect padding would need more than H - 1 or W - 1 pixels.
 
     Examples:
         >>> import torch
@@ -43,6 +48,12 @@ def pad_to_multiple(
     check_positive_int("multiple", multiple)
     check_choice("mode", mode, PADDINGS)
     height, width = x.shape[-2:]
+    bound = max(MIN_MULTIPLE_BOUND, 2 * max(height, width))
+    if multiple > bound:
+        raise ValueError(
+            f"multiple must be <= max({MIN_MULTIPLE_BOUND}, 2 * max(H, W)) = {bound} for input "
+            f"{tuple(x.shape)}, got {multiple}; padding to it would dwarf the image"
+        )
     pad_h, pad_w = -height % multiple, -width % multiple
     padding = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
     if mode == "reflect" and (max(padding[:2]) >= width or max(padding[2:]) >= height):

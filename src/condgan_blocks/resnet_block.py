@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._checks import check_image_batch, check_positive_int
-from ._factory import make_activation, make_conv, make_norm
+from ._checks import (
+    check_architecture_size,
+    check_image_batch,
+    check_input_dtype,
+    check_number,
+    check_positive_int,
+)
+from ._factory import NORMS, check_choice, make_activation, make_conv, make_norm
+from ._layers import resnet_block_parameters
 
 
 class ResnetBlock(nn.Module):
@@ -20,6 +27,10 @@ class ResnetBlock(nn.Module):
         activation: "relu", "leaky_relu", "tanh" or "none".
         padding: "reflect", "replicate" or "zero".
         dropout: Probability used between the two convolutions.
+
+    Raises:
+        TypeError: If a size is not an int or ``dropout`` not a real number.
+        ValueError: If ``channels`` exceeds 2**16 or ``dropout`` lies outside [0, 1).
 
     Shape:
         - Input: (N, C, H, W)
@@ -43,8 +54,14 @@ class ResnetBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.channels = check_positive_int("channels", channels)
-        if not 0.0 <= float(dropout) < 1.0:
+        if not 0.0 <= check_number("dropout", dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_architecture_size(
+            "ResnetBlock",
+            channels,
+            resnet_block_parameters(channels, check_choice("norm", norm, NORMS)),
+            hint="channels",
+        )
         self.conv1 = make_conv(channels, channels, 3, padding=padding)
         self.norm1 = make_norm(norm, channels)
         self.act = make_activation(activation)
@@ -54,6 +71,7 @@ class ResnetBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_image_batch(x, self.channels)
+        check_input_dtype(x, self.conv1.bias)
         residual = self.norm1(self.conv1(x))
         residual = self.dropout(self.act(residual))
         return x + self.norm2(self.conv2(residual))

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ._archive import load_torch_file
 from ._checks import check_image_batch
 
 VGG19_IMAGENET_FILE = "vgg19-dcbb9e9d.pth"
@@ -39,9 +40,9 @@ def imagenet_weights_path() -> Path:
 
 
 def _read(path: str | os.PathLike) -> Mapping[str, Tensor]:
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise FileNotFoundError(f"VGG19 weights file not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_torch_file(path, "VGG19 weights file")
     if not isinstance(state, Mapping):
         raise ValueError(f"{path} holds a {type(state).__name__}, not a VGG19 state dict")
     return state
@@ -96,13 +97,15 @@ class VGG19Features(nn.Module):
         weights: ``None`` for random weights (tests); a path to, or a state dict in, torchvision's
             layout (keys past relu5_1 and ``classifier.*`` are ignored); or ``"imagenet"`` for
             torchvision's published file, read from the torch hub cache
-            (:func:`imagenet_weights_path`) or downloaded there with ``torch.hub``. Files are read
+            (``imagenet_weights_path()``) or downloaded there with ``torch.hub``. Files are read
             with ``torch.load(weights_only=True)``.
 
     Raises:
         FileNotFoundError: If a path does not exist, or "imagenet" is neither cached nor
             downloadable; the message names the file and where to place it.
-        ValueError: If a state dict misses keys, has unknown keys or wrong shapes.
+        ValueError: If a file is empty, truncated, damaged (a CRC32 of its zip records does not
+            match) or holds objects that ``torch.load(weights_only=True)`` refuses (code,
+            classes); if a state dict misses keys, has unknown keys or wrong shapes.
         TypeError: If ``weights`` is of another kind.
 
     Shape:

@@ -132,7 +132,7 @@ def save_png(image: Tensor, path: str | os.PathLike) -> Path:
 
 @dataclass
 class ReportSection:
-    """One section of an :func:`write_index_html` page.
+    """One section of a [`write_index_html`][condgan_blocks.visualization.write_index_html] page.
 
     Attributes:
         title: The heading.
@@ -140,11 +140,13 @@ class ReportSection:
         images: ``(caption, path)`` pairs; paths are linked relative to the page.
         table: Optional ``(header, rows)``; cells are converted with ``str`` and escaped.
         links: ``(text, path)`` pairs listed as links.
+        warnings: Paragraphs shown highlighted right under the heading, before the text: why
+            the numbers below may not mean what they seem (a smoke run, an untrained scorer).
 
     Examples:
         >>> section = ReportSection("Scores", text=["Lower is better."], table=(["FID"], [[12.5]]))
-        >>> section.title, section.images, section.links
-        ('Scores', (), ())
+        >>> section.title, section.images, section.links, section.warnings
+        ('Scores', (), (), ())
     """
 
     title: str
@@ -152,6 +154,7 @@ class ReportSection:
     images: Sequence[tuple[str, str | os.PathLike]] = ()
     table: tuple[Sequence[str], Sequence[Sequence[object]]] | None = None
     links: Sequence[tuple[str, str | os.PathLike]] = field(default_factory=tuple)
+    warnings: Sequence[str] = ()
 
 
 def _relative(path: str | os.PathLike, folder: Path) -> str:
@@ -160,12 +163,17 @@ def _relative(path: str | os.PathLike, folder: Path) -> str:
 
 
 def render_index_html(title: str, sections: Sequence[ReportSection], folder: Path) -> str:
-    """The page :func:`write_index_html` writes, as a string (links relative to ``folder``).
+    """The page [`write_index_html`][condgan_blocks.visualization.write_index_html] writes, as a
+    string (links relative to ``folder``).
 
     Examples:
         >>> page = render_index_html("a <run>", [ReportSection("x", text=["1 < 2"])], Path("."))
         >>> "<h1>a &lt;run&gt;</h1>" in page, "<p>1 &lt; 2</p>" in page
         (True, True)
+        >>> section = ReportSection("Scores", warnings=["a smoke run measures nothing"])
+        >>> '<p class="warning"><strong>Warning:</strong> a smoke run' in render_index_html(
+        ...     "run", [section], Path("."))
+        True
     """
     esc = html.escape
     parts = [
@@ -176,12 +184,17 @@ def render_index_html(title: str, sections: Sequence[ReportSection], folder: Pat
         "img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}"
         "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px 10px;"
-        "text-align:right}th{background:#eee}</style>",
+        "text-align:right}th{background:#eee}"
+        ".warning{background:#fff3cd;border-left:4px solid #e0a800;padding:6px 10px}</style>",
         "</head><body>",
         f"<h1>{esc(title)}</h1>",
     ]
     for section in sections:
         parts.append(f"<h2>{esc(section.title)}</h2>")
+        parts.extend(
+            f'<p class="warning"><strong>Warning:</strong> {esc(warning)}</p>'
+            for warning in section.warnings
+        )
         parts.extend(f"<p>{esc(paragraph)}</p>" for paragraph in section.text)
         if section.table is not None:
             header, rows = section.table

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .._checks import check_positive_int
+from .._checks import check_bool, check_optional_bool, check_positive_int
 from ._pil import INSTALL_HINT, FileContentError, read_image_array, read_label_array
 from .validation import DatasetError, Problem, ValidationReport, sample_problems
 
@@ -108,6 +108,8 @@ class FileDataset(Dataset):
         Raises:
             DatasetError: If ``raise_on_error`` and a problem was found.
         """
+        check_bool("raise_on_error", raise_on_error)
+        check_optional_bool("progress", progress)
         check_positive_int("num_workers", num_workers, minimum=0)
         report = ValidationReport(repr(self), num_samples=len(self))
         channels: dict[str, dict[int, list[str]]] = {role: {} for role in PICTURE_ROLES}

@@ -120,7 +120,9 @@ def read_image_array(path: str | Path) -> np.ndarray:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        FileContentError: If the file does not decode, or has an unsupported mode or dtype.
+        FileContentError: If the file does not decode, or has an unsupported mode or dtype, or
+            is a float array with NaN, infinite or out-of-range values (the message gives the
+            range found).
     """
     path = Path(path)
     if path.suffix.lower() == ".npy":
@@ -166,12 +168,33 @@ def _read_npy_image(path: Path) -> np.ndarray:
     elif array.dtype == np.uint16:
         array = array.astype(np.float32) / 32767.5 - 1.0
     elif np.issubdtype(array.dtype, np.floating):
+        _check_picture_range(path, array)
         array = array.astype(np.float32)
     else:
         raise FileContentError(
             path, f"array dtype must be uint8, uint16 or float, got {array.dtype}"
         )
     return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def _check_picture_range(path: Path, array: np.ndarray) -> None:
+    """Refuse a float picture array that is not finite or leaves [-1, 1], naming the range."""
+    finite = np.isfinite(array)
+    num_bad = array.size - int(np.count_nonzero(finite))
+    values = array[finite] if num_bad else array
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if num_bad:
+        raise FileContentError(
+            path,
+            f"float array holds {num_bad} NaN or infinite value(s) (finite values in "
+            f"[{low:g}, {high:g}]); float .npy images must hold finite values in [-1, 1]",
+        )
+    if low < -1.0 or high > 1.0:
+        raise FileContentError(
+            path,
+            f"float array values lie in [{low:g}, {high:g}], outside [-1, 1]; float .npy images "
+            "must be scaled to [-1, 1] already (uint8 and uint16 arrays are scaled on read)",
+        )
 
 
 def write_png(path: str | Path, array: np.ndarray) -> None:

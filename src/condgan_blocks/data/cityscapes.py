@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor
 
-from .._checks import check_positive_int
+from .._checks import check_bool, check_positive_int
 from ._file_dataset import FileDataset, missing_folder_error, pair_records
 from .cityscapes_labels import CITYSCAPES_LABELS, CITYSCAPES_NUM_CLASSES, cityscapes_palette
 from .colorize import colorize
@@ -113,6 +113,7 @@ class CityscapesDataset(FileDataset):
     ) -> None:
         self.root, self.split = Path(root), split
         check_positive_int("num_classes", num_classes)
+        check_bool("load_instances", load_instances)
         layout = _layout(self.root, split)
         if not self.root.is_dir():
             raise FileNotFoundError(

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from .._checks import check_positive_int
+from .._checks import check_bool, check_optional_bool, check_positive_int
 
 
 def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -163,6 +163,14 @@ def make_dataloader(
     check_positive_int("batch_size", batch_size)
     check_positive_int("seed", seed, minimum=0)
     check_positive_int("num_workers", num_workers, minimum=0)
+    for name, flag in (
+        ("shuffle", shuffle),
+        ("drop_last", drop_last),
+        ("pin_memory", pin_memory),
+        ("persistent_workers", persistent_workers),
+    ):
+        check_bool(name, flag)
+    check_optional_bool("distributed", distributed)
     group = torch.distributed.is_available() and torch.distributed.is_initialized()
     if distributed is None:
         distributed = world_size is not None or group

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._checks import check_positive_int
+from .._checks import check_bool, check_optional_bool, check_positive_int
 from ._file_dataset import (
     ARRAY_EXTENSIONS,
     IMAGE_EXTENSIONS,
@@ -137,8 +137,8 @@ class PairedFolderDataset(FileDataset):
     ) -> None:
         self.root, self.phase = Path(root), phase
         check_positive_int("label_nc", label_nc, minimum=0)
-        if load_instances not in (None, True, False):
-            raise TypeError(f"load_instances must be None, True or False, got {load_instances!r}")
+        check_optional_bool("load_instances", load_instances)
+        check_bool("load_images", load_images)
         image_to_image = label_nc == 0
         layout = _layout(self.root, phase, image_to_image)
         if not self.root.is_dir():

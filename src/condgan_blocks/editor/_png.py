@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import struct
+import warnings
 
 import numpy as np
 import torch
 from torch import Tensor
 
 _INTEGER_MODES = ("1", "L", "P", "I", "I;16", "I;16B", "I;16L", "I;16N")
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_SINGLE_CHANNEL = (0, 3)  # PNG colour types: grayscale, palette
 
 
 def encode_png(image: Tensor) -> bytes:
@@ -38,8 +42,29 @@ def encode_png(image: Tensor) -> bytes:
     return buffer.getvalue()
 
 
+def png_header(data: bytes) -> tuple[int, int, int]:
+    """Width, height and colour type that a PNG declares in its header; nothing is decoded.
+
+    Raises:
+        ValueError: If the bytes do not start with a PNG signature and an IHDR chunk.
+
+    Examples:
+        >>> png_header(encode_png(torch.zeros(1, 2, 5, dtype=torch.uint8)))
+        (5, 2, 0)
+    """
+    if not isinstance(data, (bytes, bytearray)) or not data.startswith(_SIGNATURE):
+        raise ValueError("expected the bytes of a PNG file")
+    if len(data) < 33 or data[8:16] != b"\x00\x00\x00\rIHDR":
+        raise ValueError("could not decode the PNG: it does not start with an IHDR chunk")
+    width, height, _depth, colour = struct.unpack(">IIBB", data[16:26])
+    return width, height, colour
+
+
 def decode_id_png(data: bytes, *, max_pixels: int) -> Tensor:
     """An int64 (H, W) map from the bytes of a single-channel PNG (8 or 16 bit, palette).
+
+    The size and colour type are read from the PNG header first, so an oversized or colour
+    image is refused before any pixel is decompressed.
 
     Raises:
         ValueError: If the bytes are not a PNG, the image is not single-channel, or it has more
@@ -47,21 +72,32 @@ def decode_id_png(data: bytes, *, max_pixels: int) -> Tensor:
     """
     from PIL import Image, UnidentifiedImageError
 
-    if not isinstance(data, (bytes, bytearray)) or not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise ValueError("expected the bytes of a PNG file")
+    width, height, colour = png_header(data)
+    if width * height > max_pixels:
+        raise ValueError(f"image of {width}x{height} pixels is larger than {max_pixels} pixels")
+    if width == 0 or height == 0:
+        raise ValueError(f"could not decode the PNG: it declares {width}x{height} pixels")
+    if colour not in _SINGLE_CHANNEL:
+        raise ValueError(_NOT_SINGLE_CHANNEL.format(f"PNG colour type {colour}"))
     try:
-        image = Image.open(io.BytesIO(data), formats=["PNG"])
-        width, height = image.size
-        if width * height > max_pixels:
-            raise ValueError(f"image of {width}x{height} pixels is larger than {max_pixels} pixels")
-        if image.mode not in _INTEGER_MODES:
-            raise ValueError(
-                f"label and instance maps must be single-channel integer PNGs, got mode "
-                f"{image.mode!r} (convert colour-coded labels to class ids first)"
-            )
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["PNG"])
+            if image.mode not in _INTEGER_MODES:
+                raise ValueError(_NOT_SINGLE_CHANNEL.format(f"mode {image.mode!r}"))
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
         raise ValueError(f"could not decode the PNG: {error}") from None
+    except Image.DecompressionBombWarning as error:
+        raise ValueError(f"could not decode the PNG: {error}") from None
+    if image.size != (width, height):
+        raise ValueError(f"could not decode the PNG: header {width}x{height}, got {image.size}")
     if image.mode == "1":
         image = image.convert("L")
     return torch.from_numpy(np.asarray(image).astype(np.int64))
+
+
+_NOT_SINGLE_CHANNEL = (
+    "label and instance maps must be single-channel integer PNGs, got {} "
+    "(convert colour-coded labels to class ids first)"
+)

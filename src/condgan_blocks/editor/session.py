@@ -1,7 +1,7 @@
 """The state of one interactive editing session: maps, styles, undo/redo, rendering.
 
-:class:`EditorSession` is plain Python and torch: no HTTP, no threads. The server in
-:mod:`condgan_blocks.editor.server` wraps one session behind a lock; tests drive it directly.
+`EditorSession` is plain Python and torch: no HTTP, no threads. The server in
+`condgan_blocks.editor.server` wraps one session behind a lock; tests drive it directly.
 """
 
 from __future__ import annotations
@@ -52,27 +52,42 @@ class _State:
     serial: int = dataclasses.field(default_factory=lambda: next(_SERIALS))
 
 
+class _Maps(NamedTuple):
+    """Checked maps, with their sorted instance ids and the class of each id."""
+
+    labels: Tensor  # (1, 1, H, W) int64
+    instances: Tensor  # (1, 1, H, W) int64
+    ids: list[int]
+    classes: list[int]
+
+
 _SERIALS = itertools.count()
 _MAX_STROKE = 50_000  # pixels along a paint stroke
+_MAX_ID = 2**63 - 1  # ids are int64
+_CHOICE_BYTES = 100  # about what one {instance id: cluster} entry of a dict costs
 
 
 class EditorSession:
     """Label and instance maps under edit, per-instance styles, and an undo/redo history.
 
-    Every edit makes a new state; :meth:`undo` and :meth:`redo` move between states, and a
-    state's generated image is cached, so undo shows the earlier image at once. Every instance
-    of a class with styles holds one cluster index in :attr:`choices`; new instances get a
-    random one.
+    Every edit makes a new state; `undo` and `redo` move between states, and a state's
+    generated image is cached, so undo shows the earlier image at once. The history keeps at
+    most `max_history` states and about `max_history_bytes` bytes of maps, images and styles
+    (the oldest states go first; the current state always stays). Every instance of a class
+    with styles holds one cluster index in `choices`; new instances get a random one.
 
     Args:
         labels: Label map (H, W), (1, H, W) or (1, 1, H, W).
         instances: Instance map of the same size (Cityscapes ids: ``class * class_divisor + k``
             for things, the class id for stuff).
         classes: The classes that may appear, e.g. built from ``SYNTHETIC_CLASSES``.
-        generate: The injected generator (:data:`GenerateFn`).
+        generate: The injected generator (`GenerateFn`).
         num_styles: ``{class: number of clusters}``, e.g. from ``FeatureBank.centers``.
         class_divisor: Divisor of the instance id encoding.
         max_history: Most states kept for undo.
+        max_history_bytes: About the most memory the undo history may hold: maps shared
+            between states count once, every state's generated image (3 bytes a pixel) and
+            styles count too.
         seed: Seed of the first random styles.
 
     Raises:
@@ -101,6 +116,7 @@ class EditorSession:
         num_styles: Mapping[int, int] | None = None,
         class_divisor: int = 1000,
         max_history: int = 100,
+        max_history_bytes: int = 256 * 2**20,
         seed: int = 0,
     ) -> None:
         if not classes:
@@ -114,12 +130,17 @@ class EditorSession:
             raise ValueError(
                 f"class_divisor and max_history must be >= 1, got {class_divisor}, {max_history}"
             )
+        if isinstance(max_history_bytes, bool) or not isinstance(max_history_bytes, int):
+            raise TypeError(f"max_history_bytes must be an int, got {max_history_bytes!r:.40}")
+        if max_history_bytes < 1:
+            raise ValueError(f"max_history_bytes must be >= 1, got {max_history_bytes}")
         self.class_divisor = class_divisor
         self.max_history = max_history
+        self.max_history_bytes = max_history_bytes
         self._rng = torch.Generator().manual_seed(seed)
-        state = self._make_state(labels, instances)
-        state.choices = self._random_choices(state.labels, state.instances, {})
-        self._history = [state]
+        maps = self._check_maps(labels, instances)
+        choices = self._random_choices(maps.ids, maps.classes, {})
+        self._history = [_State(maps.labels, maps.instances, choices)]
         self._position = 0
         self.selected: int | None = None
 
@@ -162,48 +183,89 @@ class EditorSession:
         """Changes whenever the shown state changes (a key for caches and image URLs)."""
         return self._state.serial
 
-    def _make_state(self, labels: Tensor, instances: Tensor) -> _State:
-        labels = check_instance_map(_as_4d(labels, "labels"), name="labels").long()
-        instances = check_instance_map(_as_4d(instances, "instances")).long()
+    def _check_maps(self, labels: Tensor, instances: Tensor) -> _Maps:
+        """Checked copies of new maps; reads only the class table, so it needs no lock."""
+        labels = check_instance_map(_as_4d(labels, "labels"), name="labels")
+        labels = labels.to(torch.int64, copy=True)
+        instances = check_instance_map(_as_4d(instances, "instances")).to(torch.int64, copy=True)
         check_same_size(labels, instances, name="labels")
         if labels.shape[0] != 1:
             raise ValueError(f"the editor holds one image, got a batch of {labels.shape[0]}")
-        unknown = sorted(set(labels.unique().tolist()) - set(self.classes))
-        if unknown:
-            raise ValueError(
-                f"labels hold unknown class ids {unknown}; known: {sorted(self.classes)}"
-            )
-        pairs = torch.stack([instances.flatten(), labels.flatten()]).unique(dim=1)
-        if pairs.shape[1] != instances.unique().numel():
+        known = torch.tensor(sorted(self.classes))
+        outside = ~torch.isin(labels, known)
+        if bool(outside.any()):
+            unknown = labels[outside].unique().tolist()
+            raise ValueError(f"labels hold unknown class ids {unknown}; known: {known.tolist()}")
+        ids, classes, consistent = _instance_classes(labels, instances)
+        if not consistent:
             raise ValueError("every instance must have one class: some id spans several labels")
-        return _State(labels.clone(), instances.clone(), {})
+        return _Maps(labels, instances, ids, classes)
 
-    def _push(self, labels: Tensor, instances: Tensor, choices: Mapping[int, int]) -> None:
-        present = set(instances.unique().tolist())
+    def _load(self, maps: _Maps) -> None:
+        """Make checked maps the current state (an undoable edit), every instance restyled."""
+        self._push(maps.labels, maps.instances, {}, ids=maps.ids, classes=maps.classes)
+        self.selected = None
+
+    def _push(
+        self,
+        labels: Tensor,
+        instances: Tensor,
+        choices: Mapping[int, int],
+        *,
+        ids: list[int] | None = None,
+        classes: list[int] | None = None,
+    ) -> None:
+        if ids is None or classes is None:
+            ids, classes, _ = _instance_classes(labels, instances)
+        present = set(ids)
         kept = {k: v for k, v in choices.items() if k in present}
-        state = _State(labels, instances, self._random_choices(labels, instances, kept))
+        state = _State(labels, instances, self._random_choices(ids, classes, kept))
         del self._history[self._position + 1 :]
         self._history.append(state)
-        if len(self._history) > self.max_history:
-            del self._history[0]
+        self._trim_history()
         self._position = len(self._history) - 1
         if self.selected not in present:
             self.selected = None
 
+    def _trim_history(self) -> None:
+        """Drop the oldest states beyond `max_history` states or `max_history_bytes` bytes."""
+        while len(self._history) > 1 and (
+            len(self._history) > self.max_history or self.history_bytes > self.max_history_bytes
+        ):
+            del self._history[0]
+
+    @property
+    def history_bytes(self) -> int:
+        """About the bytes the undo history holds (shared maps counted once)."""
+        storages: dict[int, int] = {}
+        total = 0
+        for state in self._history:
+            for tensor in (state.labels, state.instances):
+                storage = tensor.untyped_storage()
+                storages[storage.data_ptr()] = storage.nbytes()
+            total += 3 * state.labels[0, 0].numel() + _CHOICE_BYTES * len(state.choices)
+        return total + sum(storages.values())
+
     def _random_choices(
-        self, labels: Tensor, instances: Tensor, kept: Mapping[int, int]
+        self, ids: list[int], classes: list[int], kept: Mapping[int, int]
     ) -> dict[int, int]:
-        """``kept`` plus a random cluster for every other instance of a styled class."""
-        ids, first = _first_pixels(instances)
-        classes = labels.flatten()[first].tolist()
-        choices = {}
-        for instance_id, class_id in zip(ids.tolist(), classes, strict=True):
+        """``kept`` plus a random cluster for every other instance of a styled class.
+
+        Instances draw in id order; a run of instances with the same number of clusters draws
+        in one call, which gives the same numbers as one call per instance.
+        """
+        choices, draws = {}, []
+        for instance_id, class_id in zip(ids, classes, strict=True):
             count = self.num_styles.get(class_id, 0)
             if instance_id in kept and 0 <= kept[instance_id] < count:
                 choices[instance_id] = kept[instance_id]
             elif count:
-                choices[instance_id] = int(torch.randint(count, (), generator=self._rng))
-        return choices
+                draws.append((instance_id, count))
+        for count, run in itertools.groupby(draws, key=lambda draw: draw[1]):
+            run_ids = [instance_id for instance_id, _ in run]
+            drawn = torch.randint(count, (len(run_ids),), generator=self._rng).tolist()
+            choices.update(zip(run_ids, drawn, strict=True))
+        return {instance_id: choices[instance_id] for instance_id in ids if instance_id in choices}
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -219,6 +281,10 @@ class EditorSession:
     def _check_instance(self, instance_id: Any) -> Tensor:
         if isinstance(instance_id, bool) or not isinstance(instance_id, int):
             raise TypeError(f"instance_id must be an int, got {instance_id!r:.40}")
+        if not 0 <= instance_id <= _MAX_ID:
+            raise ValueError(
+                f"instance_id must be an int64 id in 0..{_MAX_ID}, got {instance_id!r:.40}"
+            )
         mask = self._state.instances == instance_id
         if not bool(mask.any()):
             raise ValueError(f"instance id {instance_id} is not in the instance map")
@@ -296,7 +362,7 @@ class EditorSession:
         """Change the class of an instance; things get a new id of the new class.
 
         Returns:
-            :meth:`instance_info` of the (possibly renumbered) instance.
+            `instance_info` of the (possibly renumbered) instance.
         """
         self._check_instance(instance_id)
         self._check_class(class_id)
@@ -358,7 +424,7 @@ class EditorSession:
             brush: Brush radius in pixels (1 to 64).
 
         Returns:
-            :meth:`instance_info` of the painted instance or region.
+            `instance_info` of the painted instance or region.
 
         Raises:
             ValueError: If a point is outside the image, the brush is out of range, or nothing
@@ -411,7 +477,7 @@ class EditorSession:
         """Draw a new random cluster for every instance (``seed`` makes it repeatable).
 
         Returns:
-            The new :attr:`choices`.
+            The new `choices`.
         """
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -427,9 +493,7 @@ class EditorSession:
         Raises:
             ValueError: If the maps are invalid or hold unknown classes.
         """
-        state = self._make_state(labels, instances)
-        self._push(state.labels, state.instances, {})
-        self.selected = None
+        self._load(self._check_maps(labels, instances))
 
     def undo(self) -> bool:
         """Go back one edit; False when there is nothing to undo."""
@@ -514,10 +578,16 @@ def _as_4d(x: Tensor, name: str) -> Tensor:
     return x
 
 
-def _first_pixels(instances: Tensor) -> tuple[Tensor, Tensor]:
-    """Sorted unique ids of a map and the flat index of one pixel of each."""
-    flat = instances.flatten()
-    ids, inverse = flat.unique(return_inverse=True)
-    first = torch.full((ids.numel(),), flat.numel(), dtype=torch.long)
-    first.scatter_reduce_(0, inverse, torch.arange(flat.numel()), reduce="amin")
-    return ids, first
+def _instance_classes(labels: Tensor, instances: Tensor) -> tuple[list[int], list[int], bool]:
+    """Sorted unique instance ids, the (smallest) class of each, and whether each has one class.
+
+    One sort of the ids and two scatters: linear in the pixels after the sort, where comparing
+    (id, class) pairs with ``unique(dim=1)`` took seconds on a 2-megapixel map.
+    """
+    flat_labels = labels.flatten()
+    ids, inverse = instances.flatten().unique(return_inverse=True)
+    low = flat_labels.new_full(ids.shape, torch.iinfo(torch.int64).max)
+    low.scatter_reduce_(0, inverse, flat_labels, reduce="amin")
+    high = flat_labels.new_full(ids.shape, torch.iinfo(torch.int64).min)
+    high.scatter_reduce_(0, inverse, flat_labels, reduce="amax")
+    return ids.tolist(), low.tolist(), bool(torch.equal(low, high))

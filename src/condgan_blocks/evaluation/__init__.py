@@ -12,12 +12,14 @@ the floor.
   :func:`load_segmenter`: a small fully-convolutional segmenter and its TorchScript files.
 - :func:`mean_class_colours`, :func:`flat_colour_image`: the flat-colour floor.
 - :func:`masked_mean_colour`: the mean colour of a region, to compare object styles.
+- `high_frequency_energy`, `HighFrequencyMeter`: chroma and luminance noise of images.
 
 ``import condgan_blocks`` makes it available as ``condgan_blocks.evaluation``; it needs torch
 only.
 """
 
 from .flat_colour import flat_colour_image, masked_mean_colour, mean_class_colours
+from .high_frequency import HighFrequencyMeter, high_frequency_energy
 from .metrics import ConfusionMatrix, confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
 from .segmenter import (
     SegmentationNet,
@@ -29,9 +31,11 @@ from .segmenter import (
 
 __all__ = [
     "ConfusionMatrix",
+    "HighFrequencyMeter",
     "SegmentationNet",
     "confusion_matrix",
     "flat_colour_image",
+    "high_frequency_energy",
     "load_segmenter",
     "masked_mean_colour",
     "mean_class_colours",

@@ -1,10 +1,12 @@
 """A small fully-convolutional segmentation network, its training loop and its files.
 
 The paper scores synthesised images with a segmentation network trained on real images
-(PSPNet on Cityscapes). :class:`SegmentationNet` is a small stand-in that trains in a minute on
-a CPU: the recipe trains it on the real training images, caches it, and segments real,
-synthesised and flat-colour images with it. :func:`load_segmenter` also reads a user's own
-network, as TorchScript or as a ``torch.export`` program.
+(PSPNet on Cityscapes).
+[`SegmentationNet`][condgan_blocks.evaluation.SegmentationNet] is a small stand-in that trains
+in a minute on a CPU: the recipe trains it on the real training images, caches it, and segments
+real, synthesised and flat-colour images with it.
+[`load_segmenter`][condgan_blocks.evaluation.load_segmenter] also reads a user's own network,
+as TorchScript or as a ``torch.export`` program, each checked before it is loaded.
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
+from .._archive import check_input_file, check_zip, load_torch_file
 from .._atomic import atomic_write
 from .._checks import check_image_batch, check_positive_int
+from .._program_check import read_program_archive
 from ..padding import crop_padding, pad_to_multiple
 
 logger = logging.getLogger(__name__)
 
 SEGMENTER_FORMAT = "condgan_blocks.segmenter"
 _ARCH_KEYS = ("in_channels", "num_classes", "base_channels", "num_downsamples")
+_WHAT = "segmenter file"
 
 
 def _conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -58,8 +63,8 @@ class SegmentationNet(nn.Module):
         num_downsamples: Stride-2 stages.
 
     Shape:
-        - Input: (N, in_channels, H, W), H and W multiples of :attr:`size_multiple`
-          (:func:`segment` pads any size).
+        - Input: (N, in_channels, H, W), H and W multiples of ``size_multiple``
+          ([`segment`][condgan_blocks.evaluation.segment] pads any size).
         - Output: (N, K, H, W) logits.
 
     Examples:
@@ -92,7 +97,7 @@ class SegmentationNet(nn.Module):
         self.head = nn.Conv2d(base_channels, num_classes, 1)
 
     def config(self) -> dict[str, int]:
-        """The constructor arguments, as saved by :func:`save_segmenter`."""
+        """The constructor arguments, as ``save_segmenter`` saves them."""
         return {key: getattr(self, key) for key in _ARCH_KEYS}
 
     def forward(self, x: Tensor) -> Tensor:
@@ -250,16 +255,16 @@ def segment(model: Callable[[Tensor], Tensor], images: Tensor, *, batch_size: in
 
 
 def save_segmenter(model: SegmentationNet, path: str | os.PathLike) -> Path:
-    """Write a :class:`SegmentationNet` (arguments and weights) to ``path`` atomically.
+    """Write a ``SegmentationNet`` (arguments and weights) to ``path`` atomically.
 
     The file is read back with ``torch.load(weights_only=True)``: nothing is unpickled. It is
     written to a temporary file in the same folder, then renamed over ``path``.
 
     Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+        ``path`` as a ``pathlib.Path``.
 
     Raises:
-        TypeError: If ``model`` is not a :class:`SegmentationNet`.
+        TypeError: If ``model`` is not a ``SegmentationNet``.
 
     Examples:
         >>> import os, tempfile
@@ -282,19 +287,28 @@ def _is_torchscript(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return any(name.endswith("constants.pkl") for name in archive.namelist())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, EOFError):
         return False
 
 
 def load_segmenter(
     path: str | os.PathLike, *, map_location: torch.device | str = "cpu"
 ) -> Callable[[Tensor], Tensor]:
-    """Read a segmentation network for :func:`segment`, in eval mode.
+    """Read a segmentation network for [`segment`][condgan_blocks.evaluation.segment], in eval mode.
 
-    Three kinds of file are read: one written by :func:`save_segmenter` (weights only, never
-    unpickled), a TorchScript archive (``torch.jit.save``) and a ``torch.export`` program
-    (``.pt2``, ``torch.export.save``). The last two may hold any network mapping (N, C, H, W)
-    images in [-1, 1] to (N, K, H, W) logits.
+    Three kinds of file are read, each checked before it is loaded:
+
+    - a file written by [`save_segmenter`][condgan_blocks.evaluation.save_segmenter]: its
+      zip records' CRC32 are verified and it is read with ``torch.load(weights_only=True)``,
+      which never runs code from the file;
+    - a ``torch.export`` program (suffix ``.pt2``, ``torch.export.save``): refused if it holds a
+      pickle, compiled code, or a graph that calls anything but ``torch.ops`` operators (see
+      [`load_program`][condgan_blocks.export.load_program]); running it runs those operators;
+    - a TorchScript archive (``torch.jit.save``): its CRC32 are verified, but TorchScript is a
+      program: its code runs when the network is called. Load only archives you trust.
+
+    The last two may hold any network mapping (N, C, H, W) images in [-1, 1] to (N, K, H, W)
+    logits.
 
     Shape:
         - Input of the returned network: (N, C, H, W) images in [-1, 1].
@@ -302,7 +316,8 @@ def load_segmenter(
 
     Raises:
         FileNotFoundError: If there is no file at ``path``.
-        ValueError: If the file is none of the three kinds.
+        ValueError: If the file is empty, truncated, damaged, unsafe to load (the message names
+            the file and the member), or none of the three kinds.
 
     Examples:
         >>> import os, tempfile
@@ -317,26 +332,23 @@ def load_segmenter(
         >>> segment(model, x).shape
         torch.Size([1, 1, 16, 16])
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no segmenter at {path}")
+    path = check_input_file(path, _WHAT)
     if path.suffix == ".pt2":
-        return torch.export.load(path).module()
+        return read_program_archive(path, _WHAT).module()
     if _is_torchscript(path):
+        check_zip(path, _WHAT)
         with warnings.catch_warnings():  # the user chose TorchScript; torch deprecates it
             warnings.simplefilter("ignore", DeprecationWarning)
             model = torch.jit.load(str(path), map_location=map_location)
         return model.eval()
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
-        raise ValueError(
-            f"{path} is not a segmenter file ({type(error).__name__}: {error})"
-        ) from None
+    payload = load_torch_file(path, _WHAT, map_location=map_location)
     if not isinstance(payload, dict) or payload.get("format") != SEGMENTER_FORMAT:
         raise ValueError(
             f"{path} is neither a save_segmenter file, a TorchScript archive nor a .pt2 program"
         )
-    model = SegmentationNet(**payload["config"])
+    config = payload.get("config")
+    if not isinstance(config, dict) or set(config) != set(_ARCH_KEYS):
+        raise ValueError(f"{path}: the save_segmenter config must hold the keys {_ARCH_KEYS}")
+    model = SegmentationNet(**config)
     model.load_state_dict(payload["state_dict"])
     return model.to(map_location).eval()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from .._archive import check_input_file, fail
 from .._checks import check_divisible_size, check_image_batch
 from ._extra import import_extra
 from .onnx_export import MIN_SIZE_KEY, SIZE_MULTIPLE_KEY
 
+_WHAT = "ONNX file"
+_MAX_SIZE = 2**20  # bound of the size metadata; generators need far less
 # onnxruntime's element types and the torch dtypes they hold.
 _DTYPES = {
     "tensor(float)": torch.float32,
@@ -46,9 +49,17 @@ class OnnxGenerator:
         - Input: (N, in_channels, H, W), H and W multiples of ``size_multiple``.
         - Output: (N, out_channels, H, W).
 
+    The file is parsed by onnxruntime and its graph runs onnxruntime's own kernels: loading
+    runs no Python code from the file, but onnxruntime's parser and kernels are trusted with
+    its content. The metadata is checked before it is used.
+
     Raises:
         ImportError: If onnxruntime is not installed.
-        ValueError: If the file was not written by ``export_onnx``.
+        TypeError: If ``path`` is not a str or os.PathLike, or ``providers`` not strings.
+        FileNotFoundError: If there is no file at ``path``.
+        ValueError: If the file is empty, truncated or otherwise not loadable by onnxruntime,
+            was not written by ``export_onnx``, or its size metadata are not ints in
+            [1, 2**20] (the message names the file and the metadata key).
 
     Examples:
         >>> import torch
@@ -61,27 +72,67 @@ class OnnxGenerator:
     def __init__(self, path: str | os.PathLike, *, providers: Sequence[str] | None = None) -> None:
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        if providers is not None and (
+            isinstance(providers, str) or not all(isinstance(p, str) for p in providers)
+        ):
+            raise TypeError(f"providers must be a sequence of str or None, got {providers!r}")
         onnxruntime = import_extra("onnxruntime", "OnnxGenerator")
-        self.path = Path(path)
+        self.path = check_input_file(path, _WHAT)
         if providers is None:
             providers = onnxruntime.get_available_providers()
-        self.session = onnxruntime.InferenceSession(str(self.path), providers=list(providers))
+        try:
+            self.session = onnxruntime.InferenceSession(str(self.path), providers=list(providers))
+        except Exception as error:  # onnxruntime's InvalidProtobuf, InvalidArgument, Fail, ...
+            raise fail(
+                self.path, _WHAT, f"onnxruntime cannot load it ({type(error).__name__}: {error})"
+            ) from None
         metadata = self.session.get_modelmeta().custom_metadata_map
         if SIZE_MULTIPLE_KEY not in metadata or MIN_SIZE_KEY not in metadata:
             raise ValueError(
                 f"{str(self.path)!r} has no condgan_blocks size metadata; write it with "
                 "condgan_blocks.export.export_onnx"
             )
-        self.size_multiple = int(metadata[SIZE_MULTIPLE_KEY])
-        self.min_size = int(metadata[MIN_SIZE_KEY])
-        (graph_input,) = self.session.get_inputs()
-        (graph_output,) = self.session.get_outputs()
+        self.size_multiple = self._metadata_int(metadata, SIZE_MULTIPLE_KEY)
+        self.min_size = self._metadata_int(metadata, MIN_SIZE_KEY)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise fail(
+                self.path,
+                _WHAT,
+                f"export_onnx writes one input and one output, the graph has {len(inputs)} "
+                f"and {len(outputs)}",
+            )
+        (graph_input,), (graph_output,) = inputs, outputs
         self._input_name = graph_input.name
         # Static dimensions are ints, dynamic ones names such as "16*h_blocks".
         self._input_shape = tuple(graph_input.shape)
-        self.in_channels = int(self._input_shape[1])
-        self.out_channels = int(graph_output.shape[1])
+        if (
+            len(self._input_shape) != 4
+            or len(graph_output.shape) != 4
+            or not isinstance(self._input_shape[1], int)
+            or not isinstance(graph_output.shape[1], int)
+            or graph_input.type not in _DTYPES
+        ):
+            raise fail(
+                self.path,
+                _WHAT,
+                f"expected an input and output (N, C, H, W) with fixed C of one of the types "
+                f"{sorted(_DTYPES)}, got {graph_input.type} {self._input_shape} and "
+                f"{graph_output.type} {tuple(graph_output.shape)}",
+            )
+        self.in_channels = self._input_shape[1]
+        self.out_channels = graph_output.shape[1]
         self._dtype = _DTYPES[graph_input.type]
+
+    def _metadata_int(self, metadata: dict[str, str], key: str) -> int:
+        value = metadata[key]
+        if re.fullmatch(r"[0-9]{1,7}", value) is None or not 1 <= int(value) <= _MAX_SIZE:
+            raise fail(
+                self.path,
+                _WHAT,
+                f"its metadata {key} must be an int in [1, {_MAX_SIZE}], got {value!r}",
+            )
+        return int(value)
 
     def __call__(self, x: Tensor) -> Tensor:
         check_image_batch(x, self.in_channels)

@@ -11,6 +11,7 @@ from torch import Tensor
 from torch.export import ExportedProgram
 
 from .._checks import check_bool
+from .._program_check import read_program_archive
 from ._files import check_output_path, write_atomically
 from ._tracing import check_generator, exporting, plan_trace
 
@@ -114,6 +115,15 @@ def save_program(program: ExportedProgram, path: str | os.PathLike) -> Path:
 def load_program(path: str | os.PathLike) -> ExportedProgram:
     """Read a program written by ``save_program``; only torch is needed.
 
+    ``torch.export.load`` on its own runs code from the file: it unpickles weights and
+    constants marked ``use_pickle``, evaluates symbolic sizes with ``sympy.sympify`` (which
+    calls ``eval``), compiles the guards with ``exec`` in ``.module()`` and lets graph nodes call
+    any attribute of ``torch``. So the archive is inspected first and refused when it holds
+    anything but raw tensor bytes and a JSON graph of ``torch.ops`` operators, with symbolic
+    sizes and guards that are plain arithmetic (see ``condgan_blocks._program_check``). What
+    stays trusted is torch's JSON deserializer and the operators the graph names; running the
+    program runs those operators on your inputs.
+
     Args:
         path: A ``.pt2`` file.
 
@@ -123,6 +133,10 @@ def load_program(path: str | os.PathLike) -> ExportedProgram:
 
     Raises:
         TypeError: If ``path`` is not a str or os.PathLike.
+        FileNotFoundError: If there is no file at ``path``.
+        ValueError: If the file is empty, truncated, damaged (a CRC32 does not match), not a
+            ``torch.export`` archive, or holds a pickle, compiled code or a graph that calls
+            anything but operators; the message names the file and the member.
 
     Examples:
         >>> import os, tempfile, torch
@@ -139,6 +153,4 @@ def load_program(path: str | os.PathLike) -> ExportedProgram:
         ...     torch.allclose(program.module()(x), net(x), atol=1e-5)
         True
     """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    return torch.export.load(path)
+    return read_program_archive(path)

@@ -185,7 +185,10 @@ def publish_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
 def prune_checkpoints(directory: str | os.PathLike, keep_last: int) -> list[Path]:
     """Delete all but the newest ``keep_last`` ``epoch_*.pt`` files of ``directory``.
 
-    ``latest.pt`` is never deleted.
+    Only regular files directly inside ``directory`` whose names match ``epoch_<digits>.pt``
+    (the names [`save`][condgan_blocks.training.Training.save] writes) are candidates: a
+    symbolic link, a folder or any other file is left alone, and nothing outside
+    ``directory`` is touched. ``latest.pt`` is never deleted.
 
     Returns:
         The deleted paths.
@@ -206,7 +209,7 @@ def prune_checkpoints(directory: str | os.PathLike, keep_last: int) -> list[Path
     found = []
     for path in Path(directory).iterdir():
         match = _EPOCH_PATTERN.match(path.name)
-        if match:
+        if match and path.is_file() and not path.is_symlink():
             found.append((int(match.group(1)), path))
     deleted = [path for _, path in sorted(found)[:-keep_last]]
     for path in deleted:
@@ -278,7 +281,13 @@ def load_checkpoint(
             f"{path} is not a condgan_blocks.training checkpoint (a {kind} with keys {keys}); "
             "a bare state dict loads with module.load_state_dict"
         )
-    if checkpoint.get("version", 0) > CHECKPOINT_VERSION:
+    version = checkpoint.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise CheckpointError(
+            f"{path} has a checkpoint format version of {version!r} "
+            f"({type(version).__name__}); expected an int from 0 to {CHECKPOINT_VERSION}"
+        )
+    if version > CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format version {checkpoint['version']}, this library reads "
             f"up to {CHECKPOINT_VERSION}; upgrade condgan-blocks"

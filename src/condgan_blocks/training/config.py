@@ -16,10 +16,12 @@ import torch
 
 from .._checks import check_bool, check_number, check_positive_int
 from .._factory import NORMS, PADDINGS, check_choice
+from .._layers import UPSAMPLES
 from ..gan_loss import GAN_MODES
 
 STAGES = ("global", "local")
 PRECISIONS = ("bf16", "fp16", "fp32")
+MAX_SEED = 2**63  # seeds are in [0, MAX_SEED)
 PARAM_DTYPES = ("float32", "float64")
 VGG_NORMALIZATIONS = ("imagenet", "none")
 
@@ -57,7 +59,8 @@ class _Section:
 @dataclass
 class GeneratorConfig(_Section):
     """The generator. Stage "global" builds G1 from the first fields; stage "local" grows it
-    with ``num_enhancers`` enhancers (:meth:`~condgan_blocks.LocalEnhancer.from_global`).
+    with ``num_enhancers`` enhancers
+    ([`LocalEnhancer`][condgan_blocks.LocalEnhancer]'s ``from_global``).
 
     Args:
         base_channels: Width of G1 (``ngf``).
@@ -65,6 +68,10 @@ class GeneratorConfig(_Section):
         num_blocks: Residual blocks of G1 (``n_blocks_global``).
         norm: "instance", "batch" or "none".
         padding: Padding of the residual blocks.
+        upsample: How G1 and the enhancers upsample: "transposed" (the original's transposed
+            convolutions, so its checkpoints load) or "resize" (nearest-neighbour 2x upsampling
+            then a 3x3 convolution, free of checkerboard artefacts); see
+            [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
         num_enhancers: Local enhancers added in stage "local" (``n_local_enhancers``).
         local_base_channels: Width of the finest enhancer; None gives
             ``base_channels // 2 ** num_enhancers``, the original's layout.
@@ -90,6 +97,7 @@ class GeneratorConfig(_Section):
     num_blocks: int = 9
     norm: str = "instance"
     padding: str = "reflect"
+    upsample: str = "transposed"
     num_enhancers: int = 1
     local_base_channels: int | None = None
     num_blocks_local: int = 3
@@ -101,6 +109,7 @@ class GeneratorConfig(_Section):
         check_positive_int(self._name("num_blocks"), self.num_blocks, minimum=0)
         check_choice(self._name("norm"), self.norm, NORMS)
         check_choice(self._name("padding"), self.padding, PADDINGS)
+        check_choice(self._name("upsample"), self.upsample, UPSAMPLES)
         check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
         if self.local_base_channels is not None:
             check_positive_int(
@@ -189,7 +198,12 @@ class LossConfig(_Section):
             for random weights (tests and benchmarks only).
         vgg_normalize: "imagenet" normalises [-1, 1] images for VGG; "none" feeds them as the
             original does.
-        vgg_batched: One VGG pass over fake and real together (faster) or two (less memory).
+        vgg_batched: One VGG pass over fake and real together, or two passes (the default):
+            the fake with gradients, the real under ``no_grad``. Two passes compute no input
+            gradients for the real half, so they take less time and memory: measured on a
+            2-core CPU at 512x1024, 7.7 s and 1010 MiB saved for backward against 11.2 s and
+            1776 MiB, and the whole default step at 256x512 0.94x the original's time against
+            1.17x batched. Gradients are the same.
 
     Examples:
         >>> losses = LossConfig(vgg_weight=0)  # no VGG loss, no VGG weights to load
@@ -208,7 +222,7 @@ class LossConfig(_Section):
     vgg_weight: float = 10.0
     vgg_weights: str | None = "imagenet"
     vgg_normalize: str = "imagenet"
-    vgg_batched: bool = True
+    vgg_batched: bool = False
 
     def __post_init__(self) -> None:
         check_choice(self._name("gan_mode"), self.gan_mode, GAN_MODES)
@@ -302,7 +316,7 @@ class TrainingConfig(_Section):
         compile_backend: The ``torch.compile`` backend, e.g. "inductor" or "aot_eager".
         device: Device of the run, e.g. "cpu", "cuda", "cuda:1"; under ``torchrun`` "cuda"
             means this process's ``LOCAL_RANK`` GPU.
-        seed: Seed of the weights, the data order and every random draw.
+        seed: Seed of the weights, the data order and every random draw, in [0, 2**63).
         output_dir: Where checkpoints go; None saves nothing.
         save_every_steps: Also save ``latest.pt`` every this many steps (0: only per epoch).
         keep_last: Keep only the last N per-epoch checkpoints; None keeps all.
@@ -394,6 +408,11 @@ class TrainingConfig(_Section):
             )
         self._check_device()
         check_positive_int("seed", self.seed, minimum=0)
+        if self.seed >= MAX_SEED:
+            raise ValueError(
+                f"seed must be < 2**63 (torch generators take 64-bit seeds, and each epoch "
+                f"seeds with seed + epoch), got {self.seed}"
+            )
         _check_optional_str("output_dir", self.output_dir)
         check_positive_int("save_every_steps", self.save_every_steps, minimum=0)
         if self.keep_last is not None:
@@ -471,12 +490,15 @@ def architecture_of(values: dict[str, Any]) -> dict[str, Any]:
 
     ``generator.checkpoint_activations`` changes no shape and is left out, and so are the
     enhancer fields in stage "global". Works on a stored dict without validating the rest of
-    it (a checkpoint written on a GPU with fp16 is still readable on a CPU).
+    it (a checkpoint written on a GPU with fp16 is still readable on a CPU). Fields added since
+    a checkpoint was written get the value that reproduces the old networks.
     """
     architecture = {key: values.get(key, "<missing>") for key in ARCHITECTURE_KEYS}
     generator = architecture["generator"]
     if isinstance(generator, dict):
         generator = {k: v for k, v in generator.items() if k != "checkpoint_activations"}
+        # Checkpoints written before `upsample` existed used transposed convolutions.
+        generator.setdefault("upsample", "transposed")
         if architecture["stage"] == "global":
             generator = {k: v for k, v in generator.items() if k not in _ENHANCER_KEYS}
         architecture["generator"] = generator

@@ -119,10 +119,33 @@ def init_distributed(backend: str | None = None) -> DistributedContext:
 
 
 def resolve_device(device: str, context: DistributedContext) -> torch.device:
-    """``device`` as a ``torch.device``; a bare "cuda" means ``cuda:local_rank``."""
+    """``device`` as a ``torch.device``; a bare "cuda" means ``cuda:local_rank``.
+
+    Raises:
+        ValueError: If the device is not present on this machine (CUDA or MPS unavailable, or
+            a CUDA index beyond the GPUs there are), before anything is built on it.
+    """
     resolved = torch.device(device)
-    if resolved.type == "cuda" and resolved.index is None:
-        return torch.device("cuda", context.local_rank if context.enabled else 0)
+    if resolved.type == "cuda":
+        if resolved.index is None:
+            resolved = torch.device("cuda", context.local_rank if context.enabled else 0)
+        if not torch.cuda.is_available():
+            why = "is built without CUDA" if torch.version.cuda is None else "finds no GPU"
+            raise ValueError(
+                f"device={device!r} needs CUDA, but this torch {torch.__version__} {why} "
+                "(torch.cuda.is_available() is False); use device='cpu'"
+            )
+        count = torch.cuda.device_count()
+        if resolved.index >= count:
+            raise ValueError(
+                f"device={device!r} resolves to {resolved}, but this machine has {count} CUDA "
+                f"device(s): cuda:0 to cuda:{count - 1}"
+            )
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} needs Apple's MPS backend, which is not available here; "
+            "use device='cpu'"
+        )
     return resolved
 
 

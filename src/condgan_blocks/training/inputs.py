@@ -96,6 +96,10 @@ def generator_input(condition: Tensor, features: Tensor | None = None) -> Tensor
     return condition if features is None else torch.cat([condition, features], 1)
 
 
+# Images must lie in [-1, 1]; resampling (bicubic) may overshoot a little.
+IMAGE_RANGE_MARGIN = 0.1
+
+
 def _get(batch: Mapping[str, Any], key: str, why: str) -> Tensor:
     if key not in batch:
         raise ValueError(f"the batch has no {key!r} ({why}); it has {sorted(batch)}")
@@ -104,6 +108,54 @@ def _get(batch: Mapping[str, Any], key: str, why: str) -> Tensor:
         shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
         raise ValueError(f"batch[{key!r}] must be a (N, C, H, W) tensor, got {shape}")
     return value
+
+
+def _check_map(key: str, value: Tensor, what: str) -> None:
+    if value.dtype == torch.bool or value.is_complex():
+        raise TypeError(f"batch[{key!r}] must hold integer {what}, got dtype {value.dtype}")
+    if value.shape[1] != 1:
+        raise ValueError(
+            f"batch[{key!r}] must be a (N, 1, H, W) map of {what}, got shape {tuple(value.shape)}"
+        )
+
+
+def _check_image(real: Tensor, image_channels: int) -> None:
+    if real.shape[1] != image_channels:
+        raise ValueError(
+            f"batch['image'] has {real.shape[1]} channels, the config expects {image_channels}"
+        )
+    if not real.is_floating_point():
+        hint = (
+            " (scale uint8 images with image.float() / 127.5 - 1)"
+            if real.dtype == torch.uint8
+            else ""
+        )
+        raise TypeError(
+            f"batch['image'] must be a floating tensor with values in [-1, 1], got dtype "
+            f"{real.dtype}{hint}"
+        )
+    if real.numel() == 0:
+        raise ValueError(f"batch['image'] is empty: shape {tuple(real.shape)}")
+    # One pass and one read-out per batch (on the CPU for a DataLoader batch: no device sync).
+    low, high = torch.stack(torch.aminmax(real.detach())).tolist()
+    limit = 1 + IMAGE_RANGE_MARGIN
+    if low < -limit or high > limit:  # NaN passes here: the loss check reports it
+        hint = " (0..255 images: image / 127.5 - 1)" if high > 2 else ""
+        raise ValueError(
+            f"batch['image'] values span [{low:g}, {high:g}]; expected images in [-1, 1] (up to "
+            f"{IMAGE_RANGE_MARGIN:g} outside is allowed){hint}"
+        )
+
+
+def _check_sizes(label: Tensor, others: dict[str, Tensor | None]) -> None:
+    for key, value in others.items():
+        if value is not None and (
+            value.shape[0] != label.shape[0] or value.shape[2:] != label.shape[2:]
+        ):
+            raise ValueError(
+                f"batch[{key!r}] has shape {tuple(value.shape)} and batch['label'] "
+                f"{tuple(label.shape)}: their batch size N and size H, W must agree"
+            )
 
 
 def prepare_batch(
@@ -136,8 +188,13 @@ def prepare_batch(
         A :class:`StepInputs`.
 
     Raises:
-        ValueError: If a needed key is missing, a tensor is not 4-D, or the image has another
-            number of channels.
+        ValueError: If a needed key is missing, a tensor is not 4-D, the label or instance map
+            has more than one channel, the image has another number of channels, the tensors
+            disagree in batch size or H, W, or the image's values lie outside [-1, 1] (with a
+            margin of 0.1; NaN is left to the loss check). All checked before anything moves
+            to ``device``; the range with one pass over the image.
+        TypeError: If the image is not floating point (a uint8 image in 0..255), or a map is
+            bool.
 
     Examples:
         >>> from condgan_blocks.data import SyntheticScenes, collate
@@ -147,17 +204,20 @@ def prepare_batch(
         (torch.Size([1, 8, 16, 32]), torch.Size([1, 3, 16, 32]))
     """
     device = torch.device(device)
-    label = _get(batch, "label", "the semantic label map").to(device, non_blocking=True)
+    label = _get(batch, "label", "the semantic label map")
+    _check_map("label", label, "class ids")
     real = _get(batch, "image", "the real image")
-    if real.shape[1] != image_channels:
-        raise ValueError(
-            f"batch['image'] has {real.shape[1]} channels, the config expects {image_channels}"
-        )
-    real = real.to(device, dtype, non_blocking=True)
     instance = None
     if use_instances or use_encoder:
         why = "use_instances=True" if use_instances else "the encoder pools over instances"
-        instance = _get(batch, "instance", why).to(device, non_blocking=True)
+        instance = _get(batch, "instance", why)
+        _check_map("instance", instance, "instance ids")
+    _check_sizes(label, {"image": real, "instance": instance})
+    _check_image(real, image_channels)
+    label = label.to(device, non_blocking=True)
+    real = real.to(device, dtype, non_blocking=True)
+    if instance is not None:
+        instance = instance.to(device, non_blocking=True)
     condition = condition_map(
         label,
         num_classes,

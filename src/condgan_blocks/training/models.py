@@ -25,7 +25,10 @@ from .distributed import DistributedContext
 logger = logging.getLogger(__name__)
 
 # Fields of the stage-1 checkpoint's config that the grown generator inherits.
-_GLOBAL_FIELDS = ("base_channels", "num_downsamples", "num_blocks", "norm", "padding")
+_GLOBAL_FIELDS = ("base_channels", "num_downsamples", "num_blocks", "norm", "padding", "upsample")
+# Defaults of generator fields added after the first release: a checkpoint written before them
+# was trained with these values.
+_GLOBAL_DEFAULTS = {"upsample": "transposed"}
 
 
 @dataclass
@@ -114,6 +117,7 @@ def _global_generator(config: TrainingConfig) -> GlobalGenerator:
         num_blocks=g.num_blocks,
         norm=g.norm,
         padding=g.padding,
+        upsample=g.upsample,
         checkpoint_activations=g.checkpoint_activations,
     )
 
@@ -129,7 +133,8 @@ def _check_stage_one(config: TrainingConfig, checkpoint: dict[str, Any], path: o
     keys = ("num_classes", "image_channels", "use_instances", "encoder")
     first = {k: saved.get(k) for k in keys}
     second = {k: ours[k] for k in keys}
-    first["generator"] = {k: saved.get("generator", {}).get(k) for k in _GLOBAL_FIELDS}
+    saved_generator = {**_GLOBAL_DEFAULTS, **saved.get("generator", {})}
+    first["generator"] = {k: saved_generator.get(k) for k in _GLOBAL_FIELDS}
     second["generator"] = {k: ours["generator"][k] for k in _GLOBAL_FIELDS}
     differences = architecture_differences(first, second)
     if differences:

@@ -20,15 +20,10 @@ from typing import TYPE_CHECKING, Any
 from torch import Tensor
 
 from . import distributed
-from .checkpoint import (
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_VERSION,
-    CheckpointError,
-    state_dict_differences,
-)
-from .config import architecture_differences, architecture_of
+from ._snapshot_checks import check_snapshot
+from .checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+from .config import architecture_differences
 from .rng import capture_rng_state, restore_rng_state
-from .state import TrainingState
 
 if TYPE_CHECKING:
     from .trainer import Training
@@ -80,59 +75,23 @@ def take_snapshot(training: Training) -> dict[str, Any] | None:
     }
 
 
-def _check_fits(training: Training, checkpoint: dict[str, Any], path: object) -> None:
-    """Raise a CheckpointError naming everything that keeps ``checkpoint`` from loading."""
-    saved = checkpoint["config"]
-    if not isinstance(saved, dict):
-        raise CheckpointError(f"{path}: the config entry is a {type(saved).__name__}, not a dict")
-    differences = architecture_differences(architecture_of(saved), training.config.architecture())
-    if differences:
-        raise CheckpointError(
-            f"{path} was trained with another architecture (checkpoint vs config): "
-            + "; ".join(differences)
-        )
-    problems = []
-    modules = dict(training.models.networks())
-    if training.ema is not None and checkpoint["models"].get("ema") is not None:
-        modules["ema"] = training.ema.module
-    for name, module in modules.items():
-        state = checkpoint["models"].get(name)
-        if not isinstance(state, dict):
-            problems.append(f"{name}: no state dict in the checkpoint")
-            continue
-        problems += [f"{name}: {line}" for line in state_dict_differences(module, state)]
-    for name, optimizer in (
-        ("generator", training.models.optimizer_g),
-        ("discriminator", training.models.optimizer_d),
-    ):
-        saved_groups = checkpoint["optimizers"].get(name, {}).get("param_groups", [])
-        sizes = [len(group["params"]) for group in saved_groups]
-        expected = [len(group["params"]) for group in optimizer.param_groups]
-        if sizes != expected:
-            problems.append(
-                f"{name} optimizer: parameter groups of sizes {sizes} in the checkpoint, "
-                f"{expected} here"
-            )
-    if problems:
-        raise CheckpointError(f"{path} does not fit this run: " + "; ".join(problems))
-
-
 def restore_snapshot(training: Training, checkpoint: dict[str, Any], path: object) -> None:
     """Load ``checkpoint`` into ``training``; everything is checked before anything changes.
 
+    The whole checkpoint is checked first (see
+    [`check_snapshot`][condgan_blocks.training._snapshot_checks.check_snapshot]): the kind of
+    every record, state-dict keys and shapes, finite weights, the optimizers' parameter groups
+    and per-parameter state shapes, the scaler, the random states and the fake pool.
+
     Raises:
-        CheckpointError: If the architecture, a state dict or an optimizer differs; the
-            message names the config fields, keys and shapes.
+        CheckpointError: If any record is malformed or does not fit the run; the message names
+            the record (config fields, keys, shapes). ``training`` is then left unchanged.
     """
-    _check_fits(training, checkpoint, path)
+    state = check_snapshot(training, checkpoint, path)
     main = training.context.is_main
     changed = architecture_differences(checkpoint["config"], training.config.to_dict())
     if changed and main:
         logger.info("resuming %s with config changes (checkpoint vs now): %s", path, changed)
-    try:
-        state = TrainingState.from_dict(checkpoint["state"])
-    except ValueError as error:
-        raise CheckpointError(f"{path}: {error}") from None
     models = training.models
     for name, net in models.networks().items():
         net.load_state_dict(checkpoint["models"][name])

@@ -10,11 +10,20 @@ from .schedule import PHASES
 
 
 class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or infinite; training stopped before the weights changed.
+    """A loss, or a weight after an update, became NaN or infinite; training stopped.
+
+    With a non-finite loss, training stops before that step changes the weights. A step whose
+    losses were finite can still write non-finite weights (a gradient that overflows, a huge
+    learning rate): that is found right after it and raised with ``parameter`` set. Either
+    way nothing is saved after the bad step, so every checkpoint holds finite weights, and the
+    message names the last one the run wrote (or says there is none).
 
     Attributes:
-        step: The step (counted from 1) whose losses were not finite.
+        step: The step (counted from 1) whose losses, or whose updated weights, were not
+            finite.
         losses: All losses of that step.
+        parameter: The first non-finite weight (``"generator.stem.conv.weight"``) when the
+            update was at fault; None for a non-finite loss.
 
     Examples:
         >>> try:
@@ -24,10 +33,18 @@ class NonFiniteLossError(RuntimeError):
         NonFiniteLossError 3 ['g_gan']
     """
 
-    def __init__(self, message: str, *, step: int, losses: dict[str, float]) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: int,
+        losses: dict[str, float],
+        parameter: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.step = step
         self.losses = losses
+        self.parameter = parameter
 
 
 @dataclass

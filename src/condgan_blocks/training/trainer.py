@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -17,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data import collate
 from . import distributed
+from ._snapshot_checks import first_non_finite
 from .checkpoint import (
     LATEST_NAME,
     epoch_checkpoint_name,
@@ -71,8 +73,14 @@ class Training:
     checkpoints and logs, and :meth:`save` is collective (every rank must call it).
 
     Every step synchronises with the host once, after the forward pass, to read the losses:
-    a non-finite loss raises :class:`NonFiniteLossError` before any weight changes, and the
-    same small all-reduce carries a pending stop signal to every rank.
+    a non-finite loss raises [`NonFiniteLossError`][condgan_blocks.training.NonFiniteLossError]
+    before any weight changes, and the same small all-reduce carries a pending stop signal to
+    every rank. It also carries whether the previous step's update left every weight finite
+    (one fused norm over the weights, computed on the device after each update): a step whose
+    losses were finite but whose update wrote NaN or infinite weights raises
+    [`NonFiniteLossError`][condgan_blocks.training.NonFiniteLossError] naming that step and the
+    first bad weight, at the next step or at the next save, whichever comes first. Nothing is
+    saved after such a step, so every checkpoint holds finite weights.
 
     Distributed runs are data parallel without the ``DistributedDataParallel`` wrapper, whose
     reducer cannot follow the fused step's restricted backwards: rank 0's weights are broadcast
@@ -144,6 +152,19 @@ class Training:
         self.last_checkpoint: Path | None = None
         self._stop: StopRequest | None = None
         self._stopping: str | None = None
+        # The weights checked after every update: parameters and floating buffers of G, D, E.
+        self._weights = {
+            f"{net_name}.{name}": tensor
+            for net_name, net in models.networks().items()
+            for name, tensor in itertools.chain(net.named_parameters(), net.named_buffers())
+            if tensor.is_floating_point()
+        }
+        self._weights_dtypes = {tensor.dtype for tensor in self._weights.values()}
+        # Whether the last update left the weights finite: a device tensor read at the next
+        # host synchronisation (the next step's loss read-out, or a save).
+        self._pending_finite: Tensor | None = None
+        self._pending_step: tuple[int, int, int] = (0, 0, 0)  # step, epoch, batch
+        self._last_losses: dict[str, float] = {}
         self.set_epoch(0)
 
     @property
@@ -183,7 +204,12 @@ class Training:
             naive: Run the original's three-pass step instead of the fused one (reference).
 
         Raises:
-            NonFiniteLossError: If a loss is NaN or infinite (the weights are left unchanged).
+            NonFiniteLossError: If a loss is NaN or infinite (the weights are left unchanged),
+                or if the previous step's update wrote NaN or infinite weights (``parameter``
+                names the first one).
+            ValueError: If the batch misses a tensor, or a tensor has the wrong shape or
+                range (see [`prepare_batch`][condgan_blocks.training.prepare_batch]).
+            TypeError: If a tensor has the wrong dtype.
         """
         config = self.config
         self.models.train()
@@ -198,6 +224,10 @@ class Training:
             scaler=self.scaler,
             hooks=hooks,
         )
+        self._pending_finite = self._weights_finite()
+        state = self.state
+        self._pending_step = (state.global_step + 1, state.epoch + 1, state.batch_in_epoch + 1)
+        self._last_losses = dict(values)
         if self.ema is not None:
             self.ema.update(self.models.generator)
         self.state.global_step += 1
@@ -219,13 +249,70 @@ class Training:
             channels_last=channels_last,
         )
 
+    @torch.no_grad()
+    def _weights_finite(self) -> Tensor:
+        """A 0-dim bool tensor on the device: every weight is finite (no host sync).
+
+        One fused norm per weight tensor: a NaN or an infinity makes its norm non-finite. A
+        finite weight too large to square (|w| > 1e19 in float32) overflows the norm too; the
+        exact check in `_fail_on_non_finite_weights` then clears it.
+        """
+        norms = torch._foreach_norm(list(self._weights.values()))
+        if len(self._weights_dtypes) > 1:
+            norms = [norm.float() for norm in norms]
+        return torch.stack(norms).isfinite().all()
+
+    def _check_weights(self) -> None:
+        """Raise if a weight is NaN or infinite now: one fused check and one host sync.
+
+        Run before every save (whatever made a weight non-finite) and at the end of ``fit``.
+        """
+        self._pending_finite = None
+        self._fail_on_non_finite_weights()
+
+    def _fail_on_non_finite_weights(self) -> None:
+        name = first_non_finite(self._weights)
+        if name is None:  # only an overflowing norm: the weights are finite
+            return
+        step, epoch, batch = self._pending_step
+        if step == 0:
+            raise NonFiniteLossError(
+                f"non-finite weights before any step: {name} is NaN or infinite; nothing was "
+                f"saved; {self._kept_checkpoint()}",
+                step=0,
+                losses={},
+                parameter=name,
+            )
+        raise NonFiniteLossError(
+            f"non-finite weights after step {step} (epoch {epoch}, batch {batch}): its losses "
+            f"were finite, but after its update {name} is NaN or infinite (learning rate "
+            f"{self.lr:g}; lower optimizer.lr, or check the gradients); stopped, and nothing "
+            f"was saved after that step; {self._kept_checkpoint()}",
+            step=step,
+            losses=self._last_losses,
+            parameter=name,
+        )
+
+    def _kept_checkpoint(self) -> str:
+        where = self.last_checkpoint
+        if where is not None and where.is_file():
+            return f"the last good checkpoint {where} is left in place"
+        if self.config.output_dir is None:
+            return "no checkpoint (output_dir is None)"
+        return "this run saved no checkpoint before it, so none holds its weights"
+
     def _reduce_losses(self, losses: dict[str, Tensor]) -> dict[str, float]:
         requested = 1.0 if self._stop is not None and self._stop.requested else 0.0
         vector = torch.stack([v.float() for v in losses.values()])
-        vector = torch.cat([vector, vector.new_tensor([requested])])
+        finite = self._pending_finite
+        finite = vector.new_ones(1) if finite is None else finite.reshape(1).to(vector.dtype)
+        vector = torch.cat([vector, vector.new_tensor([requested]), finite])
         if self.context.enabled:
             vector = distributed.all_reduce_mean(vector, self.context.world_size)
-        *numbers, requested = vector.tolist()
+        *numbers, requested, finite = vector.tolist()
+        self._pending_finite = None
+        if finite < 1:  # the previous step wrote a non-finite weight (on some rank)
+            self._fail_on_non_finite_weights()
         if requested > 0 and self._stopping is None:
             local = self._stop.requested if self._stop is not None else None
             self._stopping = local or "a signal to another rank"
@@ -233,17 +320,11 @@ class Training:
         bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             step = self.state.global_step + 1
-            where = self.last_checkpoint or (
-                Path(self.config.output_dir) / LATEST_NAME if self.config.output_dir else None
-            )
-            kept = (
-                f"the last good checkpoint {where} is left in place" if where else "no checkpoint"
-            )
             shown = ", ".join(f"{k}={v}" for k, v in bad.items())
             raise NonFiniteLossError(
                 f"non-finite loss at step {step} (epoch {self.state.epoch + 1}, batch "
                 f"{self.state.batch_in_epoch + 1}): {shown}; stopped before updating the "
-                f"weights; {kept}",
+                f"weights; {self._kept_checkpoint()}",
                 step=step,
                 losses=values,
             )
@@ -374,8 +455,13 @@ class Training:
 
         SIGINT and SIGTERM finish the current step, save ``latest.pt`` and return with
         ``interrupted_by`` set (a second SIGINT raises ``KeyboardInterrupt`` at once). A
-        non-finite loss raises :class:`NonFiniteLossError` without saving, so the last good
-        checkpoint stays.
+        non-finite loss, or an update that wrote non-finite weights, raises
+        [`NonFiniteLossError`][condgan_blocks.training.NonFiniteLossError] without saving, so
+        the last good checkpoint stays.
+
+        A run that has already trained ``config.total_epochs`` epochs trains nothing (a warning
+        says so); to extend a finished run, resume it with larger ``epochs`` or
+        ``decay_epochs`` (see [`resume`][condgan_blocks.training.Training.resume]).
 
         Args:
             dataset: A map-style dataset of sample dicts (the same on every rank).
@@ -395,6 +481,14 @@ class Training:
                 f"rank(s) with batch_size={self.config.batch_size} and drop_last=True"
             )
         self._stopping = None
+        if self.state.epoch >= self.config.total_epochs and self.is_main:
+            logger.warning(
+                "nothing to train: the run has finished %d of %d epochs (step %d); extend it "
+                "with larger epochs or decay_epochs",
+                self.state.epoch,
+                self.config.total_epochs,
+                self.state.global_step,
+            )
         with StopRequest() as stop:
             self._stop = stop
             try:
@@ -416,6 +510,7 @@ class Training:
                         return FitResult(self.state.epoch, self.state.global_step, stopped_by, path)
             finally:
                 self._stop = None
+        self._check_weights()
         return FitResult(self.state.epoch, self.state.global_step, None, self.last_checkpoint)
 
     # ---------------------------------------------------------------- checkpoints
@@ -423,8 +518,13 @@ class Training:
         """Everything needed to continue, as tensors and plain values; None off rank 0.
 
         Collective under ``torch.distributed``: it gathers every rank's random states and
-        fake pool. See :mod:`condgan_blocks.training.snapshot` for the contents.
+        fake pool. See `condgan_blocks.training.snapshot` for the contents.
+
+        Raises:
+            NonFiniteLossError: If the last update wrote NaN or infinite weights: such
+                weights are never put into a checkpoint.
         """
+        self._check_weights()
         return take_snapshot(self)
 
     def save(self, *, epoch_end: bool = False) -> Path | None:
@@ -453,16 +553,48 @@ class Training:
     def resume(self, path: str | os.PathLike) -> None:
         """Continue from a checkpoint of this run (a file, or a run folder's ``latest.pt``).
 
+        Only the weights, optimizer and scaler states, the position in the schedule, the
+        random states and the fake pool come from the checkpoint; every setting comes from
+        this object's ``config``, and checkpoints go to its ``output_dir`` (the folder stored in
+        the checkpoint is ignored, so a copied run folder resumes into itself).
+
+        The learning rate of every remaining epoch follows ``config``'s ``epochs`` and
+        ``decay_epochs``, exactly as if the run had been started with them: growing
+        ``epochs`` of a finished run trains the new epochs at the initial rate again, then
+        decays over ``decay_epochs``; growing ``decay_epochs`` stretches the decay, so the rate
+        goes back up to where the longer decay stands. A warning names the rate when it
+        differs from the one the checkpoint was going to use.
+
         Raises:
-            CheckpointError: If the file is corrupt or truncated, or was written for another
-                architecture (the message names the differing fields, keys and shapes).
-                Everything is checked before anything is loaded.
+            CheckpointError: If the file is corrupt or truncated, was written for another
+                architecture, or any record is malformed or holds non-finite weights (the
+                message names the fields, keys and shapes). Everything is checked before
+                anything is loaded: on an error this object is unchanged.
         """
         path = resolve_checkpoint_path(path)
         checkpoint = load_checkpoint(path, map_location=self.device)
         restore_snapshot(self, checkpoint, path)
         self.set_epoch(self.state.epoch)
+        self._pending_finite = None
         self.last_checkpoint = path
+        schedule = checkpoint.get("schedule")
+        saved_lr = schedule.get("lr") if isinstance(schedule, dict) else None
+        if (
+            self.is_main
+            and isinstance(saved_lr, (int, float))
+            and not math.isclose(saved_lr, self.lr, rel_tol=1e-6, abs_tol=1e-12)
+        ):
+            logger.warning(
+                "resuming %s at epoch %d/%d with learning rate %g (the checkpoint's schedule "
+                "had %g): epochs=%d and decay_epochs=%d set the rate of the remaining epochs",
+                path,
+                self.state.epoch + 1,
+                self.config.total_epochs,
+                self.lr,
+                saved_lr,
+                self.config.epochs,
+                self.config.decay_epochs,
+            )
 
 
 def build_training(

@@ -29,7 +29,7 @@ from ._state_dict import load_state_dict, read_state_dict, to_original_state_dic
 
 
 def kinds() -> tuple[str, ...]:
-    """The kinds :func:`build` knows, sorted.
+    """The kinds [`build`][condgan_blocks.compat.pix2pixhd.build] knows, sorted.
 
     Examples:
         >>> from condgan_blocks.compat import pix2pixhd
@@ -49,12 +49,16 @@ def build(kind: str, options: Mapping[str, Any] | None = None) -> nn.Module:
     applies its sigmoid, so neither does the module built here.
 
     Args:
-        kind: One of :func:`kinds`, e.g. "global_generator", "local_enhancer",
-            "nlayer_discriminator", "multiscale_discriminator".
+        kind: One of [`kinds`][condgan_blocks.compat.pix2pixhd.kinds], e.g.
+            "global_generator", "local_enhancer", "nlayer_discriminator",
+            "multiscale_discriminator".
         options: Original option names and values, e.g. ``{"input_nc": 36, "ngf": 64}``.
 
     Raises:
-        ValueError: If ``kind`` is unknown.
+        ValueError: If ``kind`` is unknown, or an option is out of range: channel counts must
+            lie in [1, 65536], downsampling counts in [0, 10], and the widths they imply (such
+            as ``ngf * 2**n_downsample_global``) within 65536; the message names the option.
+        TypeError: If an option the kind reads has the wrong kind (``ngf`` not an int, ...).
 
     Examples:
         >>> import torch
@@ -80,7 +84,13 @@ def load_checkpoint(
 ) -> nn.Module:
     """Build ``kind`` from ``options`` and load an original checkpoint such as ``latest_net_G.pth``.
 
-    The file is read with ``torch.load(weights_only=True)``: it is never unpickled as code.
+    The file is checked before it is read: a zip file (``torch.save`` since torch 1.6) must pass
+    the CRC32 check of every record, so a damaged or truncated file is refused instead of
+    loading wrong weights; a legacy file (torch < 1.6, a pickle stream without checksums) is
+    accepted as it is. Both are read with ``torch.load(weights_only=True)``, which rebuilds only
+    tensors and plain containers: no code from the file runs. The options are checked by kind
+    and range before anything is built (see
+    [`parse_options`][condgan_blocks.compat.pix2pixhd.parse_options]).
 
     The module is returned in eval mode. Note that the original ``test.py`` never called
     ``.eval()``: with ``norm=batch`` its inference used batch statistics. Call ``.train()`` on the
@@ -98,9 +108,18 @@ def load_checkpoint(
         False
         >>> torch.equal(loaded.stem.conv.weight, net.stem.conv.weight)
         True
+
+    Raises:
+        FileNotFoundError: If there is no file at ``path``.
+        TypeError: If an option has the wrong kind.
+        ValueError: If an option is out of range, or the file is empty, truncated, not a torch
+            file, damaged (the message names the record whose CRC32 does not match), holds
+            objects that ``weights_only=True`` refuses, or does not match ``kind`` and
+            ``options``.
     """
+    state = read_state_dict(path, map_location=map_location)
     module = build(kind, options)
-    load_state_dict(module, read_state_dict(path, map_location=map_location))
+    load_state_dict(module, state)
     return module.eval()
 
 

@@ -10,33 +10,110 @@ from typing import Any
 
 from torch import nn
 
+from ._instance import DEFAULTS as ENCODER_DEFAULTS
+from ._networks import DEFAULTS as NETWORK_DEFAULTS
+from ._options import option_problem, width_problem
 from ._registry import BUILDERS
 from ._state_dict import load_state_dict, read_state_dict
 
+_MAX_OPTIONS_BYTES = 1 << 20
 
-def parse_options(text: str) -> dict[str, Any]:
+
+def parse_options(text: str, *, source: str = "opt.txt") -> dict[str, Any]:
     """Parse the ``opt.txt`` the original writes (``name: value`` lines between two rulers).
 
     Values are read as Python literals where possible (ints, floats, bools, lists, None) and
-    kept as strings otherwise.
+    kept as strings otherwise. The options that the networks are built from are checked by kind
+    and range (``ngf`` an int in [1, 65536], ``n_downsample_global`` in [0, 10], ``no_instance``
+    a bool, ``netG`` "global" or "local", ...), and the widths they imply (``ngf *
+    2**n_downsample_global`` and the like) must stay within 65536 channels, so that a crafted
+    or damaged file is refused before anything is allocated.
+
+    Args:
+        text: The content of ``opt.txt``.
+        source: What to call the text in error messages (``load_experiment`` passes the path).
+
+    Raises:
+        TypeError: If ``text`` is not a str.
+        ValueError: Naming ``source``, the line and the option: for a control character (binary
+            content) or an option of the wrong kind or out of range.
 
     Examples:
         >>> text = "------------ Options -------------\\nname: label2city\\nngf: 64\\n"
         >>> text += "no_instance: False\\n-------------- End ----------------\\n"
         >>> parse_options(text)
         {'name': 'label2city', 'ngf': 64, 'no_instance': False}
+        >>> parse_options("ngf: abc")
+        Traceback (most recent call last):
+        ...
+        ValueError: opt.txt line 1: ngf must be an int, got str 'abc'
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     options: dict[str, Any] = {}
-    for line in text.splitlines():
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in line):
+            raise ValueError(
+                f"{source} line {number}: holds control characters; an opt.txt is text "
+                "(is this a binary file?)"
+            )
         name, sep, value = line.partition(":")
         if not sep or line.startswith("-") or not name.strip():
             continue
-        value = value.strip()
+        name, value = name.strip(), value.strip()
         try:
-            options[name.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            options[name.strip()] = value
+            options[name] = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            options[name] = value
+        lines[name] = number
+    _check_options(options, lines, source)
     return options
+
+
+def _check_options(options: dict[str, Any], lines: dict[str, int], source: str) -> None:
+    for name, value in options.items():
+        problem = option_problem(name, value)
+        if problem is not None:
+            raise ValueError(f"{source} line {lines[name]}: {problem[1]}")
+
+    def value(name: str, defaults: dict[str, Any]) -> Any:
+        return options.get(name, defaults[name])
+
+    generator = [("n_downsample_global", value("n_downsample_global", NETWORK_DEFAULTS))]
+    if options.get("netG") == "local":
+        generator.insert(0, ("n_local_enhancers", value("n_local_enhancers", NETWORK_DEFAULTS)))
+    for problem in (
+        width_problem(("ngf", value("ngf", NETWORK_DEFAULTS)), *generator),
+        width_problem(
+            ("nef", value("nef", ENCODER_DEFAULTS)),
+            ("n_downsample_E", value("n_downsample_E", ENCODER_DEFAULTS)),
+        ),
+    ):
+        if problem is not None:
+            blamed, message = problem
+            where = f" line {lines[blamed]}" if blamed in lines else ""
+            raise ValueError(f"{source}{where}: {message}")
+
+
+def read_options_file(path: Path) -> dict[str, Any]:
+    """Read and parse ``opt.txt``: at most 1 MiB of UTF-8 text; errors name the file and line."""
+    size = path.stat().st_size
+    if size > _MAX_OPTIONS_BYTES:
+        raise ValueError(
+            f"{path} is {size} bytes; an opt.txt is a few kilobytes (at most {_MAX_OPTIONS_BYTES})"
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path} line {line}: not UTF-8 text (byte {data[error.start]:#04x}); is this a "
+            "binary file?"
+        ) from None
+    return parse_options(text, source=str(path))
 
 
 def network_options(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -112,8 +189,17 @@ def load_experiment(
         experiment_dir: The folder holding ``opt.txt`` and the ``.pth`` files.
         which_epoch: The checkpoint prefix, "latest" or an epoch number.
 
+    ``opt.txt`` is checked as [`parse_options`][condgan_blocks.compat.pix2pixhd.parse_options]
+    describes, and every checkpoint as
+    [`load_checkpoint`][condgan_blocks.compat.pix2pixhd.load_checkpoint] describes, before
+    anything is built or loaded.
+
     Raises:
         FileNotFoundError: If ``opt.txt`` or the generator checkpoint is missing.
+        ValueError: If ``opt.txt`` is not text or holds an option of the wrong kind or out of
+            range (the message names the file and the line), or a checkpoint is empty,
+            truncated, damaged, holds objects that ``weights_only=True`` refuses, or does not
+            match the options (the message names the file).
 
     Examples:
         >>> import os, tempfile, torch
@@ -139,7 +225,7 @@ def load_experiment(
         raise FileNotFoundError(
             f"no opt.txt in {folder}; expected the original's experiment folder"
         )
-    options = parse_options(opt_file.read_text())
+    options = read_options_file(opt_file)
     per_network = network_options(options)
     modules: dict[str, nn.Module] = {}
     files: dict[str, Path] = {}
@@ -149,8 +235,9 @@ def load_experiment(
             if name == "G":
                 raise FileNotFoundError(f"no generator checkpoint {path.name} in {folder}")
             continue
+        state = read_state_dict(path)
         module = BUILDERS[net_options["kind"]](net_options)
-        load_state_dict(module, read_state_dict(path))
+        load_state_dict(module, state)
         modules[name] = module.eval()
         files[name] = path
     return Pix2PixHDExperiment(options, modules["G"], modules.get("D"), modules.get("E"), files)

@@ -18,6 +18,7 @@ from ...instance_ids import (
     key_segments,
 )
 from ._networks import global_generator_map
+from ._options import check_width
 from ._registry import Options, option, register_key_map, register_kind
 
 # Defaults of the original's options (options/base_options.py); block_num is hard-coded there.
@@ -133,6 +134,7 @@ class EncodeFeatures(nn.Module):
 
 @register_kind("encoder")
 def build_encoder(options: Options) -> InstanceFeatureEncoder:
+    check_width(("nef", _get(options, "nef")), ("n_downsample_E", _get(options, "n_downsample_E")))
     return InstanceFeatureEncoder(
         _get(options, "input_nc"),
         _get(options, "feat_num"),

@@ -11,6 +11,7 @@ from ...local_enhancer import LocalEnhancer
 from ...multiscale_discriminator import MultiscaleDiscriminator
 from ...nlayer_discriminator import NLayerDiscriminator
 from ...resnet_block import ResnetBlock
+from ._options import check_width
 from ._registry import Options, option, register_key_map, register_kind
 
 # Defaults of the original's options (options/base_options.py, train_options.py).
@@ -38,6 +39,9 @@ def _get(options: Options, name: str):
 
 @register_kind("global_generator")
 def build_global_generator(options: Options) -> GlobalGenerator:
+    check_width(
+        ("ngf", _get(options, "ngf")), ("n_downsample_global", _get(options, "n_downsample_global"))
+    )
     return GlobalGenerator(
         _get(options, "input_nc"),
         _get(options, "output_nc"),
@@ -51,6 +55,11 @@ def build_global_generator(options: Options) -> GlobalGenerator:
 
 @register_kind("local_enhancer")
 def build_local_enhancer(options: Options) -> LocalEnhancer:
+    check_width(
+        ("ngf", _get(options, "ngf")),
+        ("n_local_enhancers", _get(options, "n_local_enhancers")),
+        ("n_downsample_global", _get(options, "n_downsample_global")),
+    )
     return LocalEnhancer(
         _get(options, "input_nc"),
         _get(options, "output_nc"),
@@ -122,7 +131,7 @@ def _join(prefix: str, name: str) -> str:
 
 def global_generator_map(net: nn.Module, ours: str = "", original: str = "model") -> dict[str, str]:
     """The original's ``model`` Sequential behind a stem, downsamplings, residual blocks,
-    upsamplings and a head: :class:`GlobalGenerator`, and the feature encoder, which is the same
+    upsamplings and a head: ``GlobalGenerator``, and the feature encoder, which is the same
     layout without residual blocks."""
     blocks = getattr(net, "blocks", ())
     d, num_blocks = len(net.downsamples), len(blocks)

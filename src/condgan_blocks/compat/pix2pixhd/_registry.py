@@ -7,6 +7,8 @@ from typing import Any
 
 from torch import nn
 
+from ._options import checked_option
+
 Options = Mapping[str, Any]
 Builder = Callable[[Options], nn.Module]
 # A key map gives, for every sub-module of ours that holds state, the original's module path.
@@ -49,5 +51,5 @@ def module_key_map(module: nn.Module, original_keys: Collection[str] | None) -> 
 
 
 def option(options: Options, name: str, default: Any) -> Any:
-    """``options[name]`` if present, else the original's default."""
-    return options.get(name, default)
+    """``options[name]`` if present, else the original's default; kind and range checked."""
+    return checked_option(options, name, default)

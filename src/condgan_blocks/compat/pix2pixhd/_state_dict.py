@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import torch
 from torch import Tensor, nn
 
+from ..._archive import load_torch_file
 from ._registry import module_key_map
 
 _OPTIONAL_BUFFERS = ("num_batches_tracked",)  # absent from checkpoints of torch < 0.4.1
@@ -46,7 +46,8 @@ def load_state_dict(module: nn.Module, original_state_dict: Mapping[str, Tensor]
     """Load a state dict saved by the original pix2pixHD into one of our modules, strictly.
 
     Args:
-        module: A module built by :func:`build` (or an equivalent block of ours).
+        module: A module built by [`build`][condgan_blocks.compat.pix2pixhd.build] (or an
+            equivalent block of ours).
         original_state_dict: The original network's ``state_dict()``, e.g. the content of
             ``latest_net_G.pth``. A ``module.`` prefix from ``DataParallel`` is removed.
 
@@ -128,8 +129,18 @@ def to_original_state_dict(module: nn.Module) -> dict[str, Tensor]:
 
 
 def read_state_dict(path, *, map_location="cpu") -> dict[str, Tensor]:
-    """Read a ``*_net_X.pth`` file with ``torch.load(weights_only=True)``: no code is unpickled."""
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    """Check and read a ``*_net_X.pth`` file; nothing in it is run.
+
+    A zip file (``torch.save`` since torch 1.6) must pass its CRC32 checks; a legacy file of the
+    original's era (a pickle stream, without checksums) is accepted as it is. Both are read with
+    ``torch.load(weights_only=True)``, which only rebuilds tensors and plain containers.
+
+    Raises:
+        FileNotFoundError: If there is no file at ``path``.
+        ValueError: If the file is empty, truncated, damaged, not a torch file, holds objects
+            that ``weights_only=True`` refuses, or holds something other than a state dict.
+    """
+    state = load_torch_file(path, "pix2pixHD checkpoint", map_location=map_location)
     if not isinstance(state, Mapping):
         raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict")
     return dict(state)

@@ -2,6 +2,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// The server puts a secret into the page; every POST sends it back (other pages cannot read it).
+const TOKEN = document.querySelector('meta[name="editor-token"]').content;
 let state = null;
 let pending = 0;
 let stroke = null;
@@ -21,6 +23,7 @@ async function call(method, path, body) {
   setBusy(1);
   try {
     const options = { method, headers: {} };
+    if (method !== "GET") options.headers["X-Editor-Token"] = TOKEN;
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
