@@ -1,0 +1,189 @@
+"""Quality levers at the demo's budget: train the demo-sized pix2pixHD with one change, score it.
+
+Trains on SyntheticScenes (the demo's sizes, epochs and networks; VGG loss off), builds the
+feature bank, generates the 48 validation scenes and scores them with a segmenter trained on the
+real training images (cached per data seed and size). Prints and writes ``RESULTS/NAME.json``
+(generated / real mean IoU, per-class IoU ratios, chroma and luminance high-frequency energy
+against the real images, seconds per step) and ``RESULTS/NAME.png`` (labels | generated | real).
+
+    python benchmarks/quality_levers.py base
+    python benchmarks/quality_levers.py ema --set ema_decay=0.99
+    python benchmarks/quality_levers.py resize --set generator.upsample=resize --data-seed 3
+
+Vary ``--data-seed`` and ``--size`` to check that a lever is not tuned to one set of scenes.
+See docs/quality.md.
+"""
+
+import argparse
+import contextlib
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from condgan_blocks import FeatureBank
+from condgan_blocks.data import SyntheticScenes, collate
+from condgan_blocks.evaluation import (
+    ConfusionMatrix,
+    SegmentationNet,
+    load_segmenter,
+    save_segmenter,
+    segment,
+    train_segmenter,
+)
+from condgan_blocks.training import TrainingConfig, build_training
+
+RESULTS = Path("benchmarks/results/quality")
+
+
+def hf(images):
+    """(chroma, luminance) mean |x - box3(x)| on [0, 1]."""
+    x = (images.float().clamp(-1, 1) + 1) / 2
+    lum = x.mean(1, keepdim=True)
+    chroma = x - lum
+
+    def energy(t):
+        blurred = F.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        return (t - blurred).abs().mean().item()
+
+    return energy(chroma), energy(lum)
+
+
+def batches(ds, n, bs):
+    for s in range(0, n, bs):
+        yield collate([ds[i] for i in range(s, min(s + bs, n))])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("name")
+    p.add_argument("--set", action="append", default=[])
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--size", type=int, nargs=2, default=[64, 128])
+    p.add_argument("--num-train", type=int, default=400)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--decay", type=int, default=4)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    a = p.parse_args()
+    results = a.results
+    torch.set_num_threads(2)
+    size = tuple(a.size)
+    train = SyntheticScenes(a.num_train, size=size, seed=a.data_seed, split="train")
+    val = SyntheticScenes(48, size=size, seed=a.data_seed, split="val")
+    cfg = {
+        "num_classes": 7,
+        "generator": {"base_channels": 32, "num_downsamples": 3, "num_blocks": 4},
+        "discriminator": {"base_channels": 32, "num_scales": 2, "num_layers": 3},
+        "encoder": {"feature_channels": 3, "base_channels": 16, "num_downsamples": 3},
+        "losses": {"vgg_weight": 0.0, "vgg_weights": None},
+        "precision": "bf16",
+        "batch_size": 4,
+        "epochs": a.epochs,
+        "decay_epochs": a.decay,
+        "log_every_steps": 0,
+        "seed": 0,
+    }
+    for text in a.set:
+        key, value = text.split("=", 1)
+        with contextlib.suppress(json.JSONDecodeError):
+            value = json.loads(value)
+        node = cfg
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    config = TrainingConfig.from_dict(cfg)
+    training = build_training(config)
+    t0 = time.perf_counter()
+    training.fit(train)
+    train_s = time.perf_counter() - t0
+    steps = training.state.global_step
+    enc = training.models.encoder
+    gen = training.generator
+    enc.eval()
+    gen.eval()
+    bank = FeatureBank(3)
+    with torch.no_grad():
+        for b in batches(train, len(train), 16):
+            bank.add(enc(b["image"], b["instance"]).float(), b["instance"], b["label"])
+    bank.fit(6, min_area=0.005, seed=0)
+    seg_path = results / f"seg_{a.data_seed}_{size[0]}x{size[1]}_{a.num_train}.pt"
+    if seg_path.is_file():
+        seg = load_segmenter(seg_path)
+    else:
+        torch.manual_seed(0)
+        seg = SegmentationNet(3, 7, base_channels=16)
+        train_segmenter(seg, train, epochs=6, seed=0, progress=False)
+        save_segmenter(seg, seg_path)
+    seg.eval()
+    mats = {k: ConfusionMatrix(7) for k in ("generated", "real")}
+    hfs = {"generated": [], "real": []}
+    fakes = []
+    from condgan_blocks.training import condition_map, generator_input
+
+    with torch.no_grad():
+        for i, b in enumerate(batches(val, len(val), 8)):
+            g = torch.Generator().manual_seed(i)
+            feats = bank.sample(b["instance"], b["label"], generator=g)
+            cond = condition_map(b["label"], 7, instance=b["instance"])
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                fake = gen(generator_input(cond, feats)).float()
+            fakes.append(fake)
+            for k, img in (("generated", fake), ("real", b["image"])):
+                mats[k].update(segment(seg, img), b["label"])
+                hfs[k].append(hf(img))
+    res = {k: mats[k].compute() for k in mats}
+    from condgan_blocks.evaluation import per_class_iou
+
+    for k in mats:
+        res[k]["per_class_iou"] = per_class_iou(mats[k].matrix).tolist()
+    cls_ratio = [
+        g / r if r > 0 else float("nan")
+        for g, r in zip(
+            res["generated"]["per_class_iou"], res["real"]["per_class_iou"], strict=True
+        )
+    ]
+    out = {
+        "name": a.name,
+        "set": a.set,
+        "data_seed": a.data_seed,
+        "size": size,
+        "steps": steps,
+        "train_s": round(train_s, 1),
+        "s_per_step": round(train_s / max(steps, 1), 3),
+        "miou_gen": res["generated"]["mean_iou"],
+        "miou_real": res["real"]["mean_iou"],
+        "ratio": res["generated"]["mean_iou"] / res["real"]["mean_iou"],
+        "min_class_ratio": min(cls_ratio),
+        "class_ratio": [round(c, 3) for c in cls_ratio],
+    }
+    for k in ("generated", "real"):
+        c = sum(h[0] for h in hfs[k]) / len(hfs[k])
+        lu = sum(h[1] for h in hfs[k]) / len(hfs[k])
+        out[f"chroma_{k}"] = c
+        out[f"lum_{k}"] = lu
+    out["chroma_x"] = out["chroma_generated"] / out["chroma_real"]
+    out["lum_x"] = out["lum_generated"] / out["lum_real"]
+    out["per_class"] = {k: res[k] for k in res}
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{a.name}.json").write_text(json.dumps(out, indent=1, default=str))
+    from condgan_blocks.visualization import image_grid, save_png
+
+    rows = []
+    for j in range(6):
+        b = val[j]
+        rows.append(
+            [
+                SyntheticScenes.colorize(b["label"][0]).float() / 127.5 - 1,
+                torch.cat(fakes)[j],
+                b["image"],
+            ]
+        )
+    save_png(image_grid(rows), results / f"{a.name}.png")
+    print(json.dumps({k: v for k, v in out.items() if k != "per_class"}))
+
+
+if __name__ == "__main__":
+    main()
