@@ -3,7 +3,6 @@ here at a reduced size with tiny networks (the full-size run is for a GPU)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -12,9 +11,7 @@ import torch
 from condgan_blocks.training import TrainingConfig, build_models
 from tests._training_helpers import one_thread
 
-from .conftest import REPO_ROOT
-
-SCRIPT = REPO_ROOT / "examples" / "pix2pixhd.py"
+from ._recipe_helpers import load_recipe
 
 TINY = [
     "--set", "data.width=64",  # 32x64
@@ -28,14 +25,7 @@ TINY = [
 ]  # fmt: skip
 
 
-def _load_recipe():
-    spec = importlib.util.spec_from_file_location("pix2pixhd_recipe_dry_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-recipe = _load_recipe()
+recipe = load_recipe("pix2pixhd_recipe_dry_run")
 
 
 @pytest.fixture(autouse=True, scope="module")

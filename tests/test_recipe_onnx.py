@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from .conftest import REPO_ROOT
+from ._recipe_helpers import load_recipe
 
-SCRIPT = REPO_ROOT / "examples" / "pix2pixhd.py"
 _NEEDS_ONNX = "generate --onnx needs the 'onnx' extra: pip install \"condgan-blocks[onnx]\""
 
 
@@ -24,13 +23,6 @@ def _import_extra(name: str):
     return pytest.importorskip(name, reason=_NEEDS_ONNX)
 
 
-def _load_recipe():
-    spec = importlib.util.spec_from_file_location("pix2pixhd_recipe_onnx", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def exported_run(tmp_path_factory):
     """A smoke demo run (train, encode-features) and its generator exported to ONNX."""
@@ -39,7 +31,7 @@ def exported_run(tmp_path_factory):
     pytest.importorskip("PIL", reason="the recipe needs pillow: pip install pillow")
     from condgan_blocks.export import export_onnx
 
-    recipe = _load_recipe()
+    recipe = load_recipe("pix2pixhd_recipe_onnx")
     folder = tmp_path_factory.mktemp("recipe_onnx")
     run = folder / "demo"
     previous = torch.get_num_threads()

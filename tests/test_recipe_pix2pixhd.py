@@ -3,7 +3,6 @@ any-size generation and the metrics it writes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -14,20 +13,12 @@ import torch
 
 from condgan_blocks.data import collate
 
-from .conftest import REPO_ROOT
+from ._recipe_helpers import SCRIPT, load_recipe
 
-SCRIPT = REPO_ROOT / "examples" / "pix2pixhd.py"
 COMMANDS = ("train", "encode-features", "generate", "evaluate", "edit", "demo")
 
 
-def _load_recipe():
-    spec = importlib.util.spec_from_file_location("pix2pixhd_recipe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-recipe = _load_recipe()
+recipe = load_recipe("pix2pixhd_recipe")
 
 
 @pytest.fixture(scope="module")

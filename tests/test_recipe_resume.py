@@ -4,7 +4,6 @@ finished runs, and progress output off a terminal."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -17,19 +16,9 @@ import torch
 from condgan_blocks.training import load_checkpoint, lr_factor
 from tests._training_helpers import one_thread
 
-from .conftest import REPO_ROOT
+from ._recipe_helpers import load_recipe
 
-SCRIPT = REPO_ROOT / "examples" / "pix2pixhd.py"
-
-
-def _load_recipe():
-    spec = importlib.util.spec_from_file_location("pix2pixhd_recipe_resume", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-recipe = _load_recipe()
+recipe = load_recipe("pix2pixhd_recipe_resume")
 
 
 @pytest.fixture(autouse=True, scope="module")
