@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 
 from ._checks import check_image_batch, check_positive_int
-from .instance_boundary import instance_boundary
-from .instance_ids import check_instance_map, check_same_size, instance_to_class
-from .one_hot import one_hot_labels
+from .instance.boundary import instance_boundary
+from .instance.ids import check_instance_map, check_same_size, instance_to_class
+from .instance.one_hot import one_hot_labels
 
 __all__ = [
     "generator_input",

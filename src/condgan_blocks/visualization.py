@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ._atomic import atomic_write
+from ._files.atomic import atomic_write
 
 __all__ = [
     "ReportSection",

@@ -18,7 +18,7 @@ from .cityscapes_labels import (
     cityscapes_thing_ids,
     cityscapes_train_ids,
 )
-from .colorize import colorize
+from .label_colours import colorize
 from .loader import SeededDataLoader, collate, make_dataloader
 from .paired_folder import PairedFolderDataset
 from .synthetic_scenes import SYNTHETIC_CLASSES, SyntheticClass, SyntheticScenes

@@ -11,7 +11,7 @@ from torch import Tensor
 from .._checks import check_bool, check_positive_int
 from ._file_dataset import FileDataset, missing_folder_error, pair_records
 from .cityscapes_labels import CITYSCAPES_LABELS, CITYSCAPES_NUM_CLASSES, cityscapes_palette
-from .colorize import colorize
+from .label_colours import colorize
 from .validation import DatasetError
 
 LABEL_SUFFIX = "_gtFine_labelIds.png"

@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from .._checks import check_positive_int
 from ._scene_render import CAR_COLORS, NUM_CLASSES, render_scene
-from .colorize import colorize
+from .label_colours import colorize
 from .validation import Problem, ValidationReport, sample_problems
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
@@ -175,7 +175,9 @@ class SyntheticScenes(Dataset):
 
     @classmethod
     def colorize(cls, label: Tensor) -> Tensor:
-        """Colour a label map with the table's colours; see :func:`~condgan_blocks.data.colorize`.
+        """Colour a label map with the table's colours.
+
+        See [`colorize`][condgan_blocks.data.label_colours.colorize].
 
         Examples:
             >>> SyntheticScenes.colorize(torch.tensor([[[0, 5]]]))[:, 0, 1]

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_positive_int
-from .._factory import PADDINGS, check_choice
+from ..layers._factory import PADDINGS, check_choice
 
 Sample = dict[str, Any]
 INTERPOLATIONS = ("bicubic", "bilinear", "nearest")

@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from ..data.colorize import colorize
+from ..data.label_colours import colorize
 from ..editing import new_instance_id, relabel_instance, remove_instance
-from ..instance_ids import check_instance_map, check_same_size
+from ..instance.ids import check_instance_map, check_same_size
 from ..visualization import to_uint8_image
 from ._png import encode_png
 from .brush import stroke_mask

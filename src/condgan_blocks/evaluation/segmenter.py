@@ -27,11 +27,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from .._archive import check_input_file, check_zip, load_torch_file
-from .._atomic import atomic_write
 from .._checks import check_image_batch, check_positive_int
-from .._program_check import read_program_archive
-from ..padding import crop_padding, pad_to_multiple
+from .._files.archive import check_input_file, check_zip, load_torch_file
+from .._files.atomic import atomic_write
+from .._files.program_check import read_program_archive
+from ..layers.padding import crop_padding, pad_to_multiple
 
 logger = logging.getLogger(__name__)
 

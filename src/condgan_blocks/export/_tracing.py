@@ -12,8 +12,8 @@ from torch import Tensor, nn
 from torch.export import Dim
 
 from .._checks import check_divisible_size, check_image_batch
-from ..global_generator import GlobalGenerator
-from ..local_enhancer import LocalEnhancer
+from ..generators.global_generator import GlobalGenerator
+from ..generators.local_enhancer import LocalEnhancer
 
 Generator = GlobalGenerator | LocalEnhancer
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .._archive import check_input_file, fail
 from .._checks import check_divisible_size, check_image_batch
+from .._files.archive import check_input_file, fail
 from ._extra import import_extra
 from .onnx_export import MIN_SIZE_KEY, SIZE_MULTIPLE_KEY
 

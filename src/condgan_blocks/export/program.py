@@ -11,7 +11,7 @@ from torch import Tensor
 from torch.export import ExportedProgram
 
 from .._checks import check_bool
-from .._program_check import read_program_archive
+from .._files.program_check import read_program_archive
 from ._files import check_output_path, write_atomically
 from ._tracing import check_generator, exporting, plan_trace
 
@@ -120,7 +120,7 @@ def load_program(path: str | os.PathLike) -> ExportedProgram:
     calls ``eval``), compiles the guards with ``exec`` in ``.module()`` and lets graph nodes call
     any attribute of ``torch``. So the archive is inspected first and refused when it holds
     anything but raw tensor bytes and a JSON graph of ``torch.ops`` operators, with symbolic
-    sizes and guards that are plain arithmetic (see ``condgan_blocks._program_check``). What
+    sizes and guards that are plain arithmetic (see ``condgan_blocks._files.program_check``). What
     stays trusted is torch's JSON deserializer and the operators the graph names; running the
     program runs those operators on your inputs.
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .._atomic import atomic_write
+from .._files.atomic import atomic_write
 
 CHECKPOINT_FORMAT = "condgan_blocks.training"
 CHECKPOINT_VERSION = 1

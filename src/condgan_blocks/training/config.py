@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import torch
 
 from .._checks import check_bool, check_number, check_positive_int
-from .._factory import NORMS, PADDINGS, check_choice
-from .._layers import UPSAMPLES
-from ..gan_loss import GAN_MODES
+from ..layers._factory import NORMS, PADDINGS, check_choice
+from ..layers._groups import UPSAMPLES
+from ..losses.adversarial import GAN_MODES
 
 STAGES = ("global", "local")
 PRECISIONS = ("bf16", "fp16", "fp32")

@@ -9,8 +9,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..instance_boundary import instance_boundary
-from ..one_hot import one_hot_labels
+from ..instance.boundary import instance_boundary
+from ..instance.one_hot import one_hot_labels
 
 
 @dataclass

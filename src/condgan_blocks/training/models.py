@@ -10,14 +10,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..feature_matching_loss import FeatureMatchingLoss
-from ..gan_loss import GANLoss
-from ..global_generator import GlobalGenerator
-from ..init_weights import init_weights
-from ..instance_encoder import InstanceFeatureEncoder
-from ..local_enhancer import LocalEnhancer
-from ..multiscale_discriminator import MultiscaleDiscriminator
-from ..vgg_perceptual_loss import VGGPerceptualLoss
+from ..discriminators.multiscale import MultiscaleDiscriminator
+from ..generators.global_generator import GlobalGenerator
+from ..generators.local_enhancer import LocalEnhancer
+from ..instance.encoder import InstanceFeatureEncoder
+from ..layers.initialization import init_weights
+from ..losses.adversarial import GANLoss
+from ..losses.feature_matching import FeatureMatchingLoss
+from ..losses.perceptual import VGGPerceptualLoss
 from .checkpoint import CheckpointError, load_checkpoint, load_module_state
 from .config import TrainingConfig, architecture_differences
 from .distributed import DistributedContext

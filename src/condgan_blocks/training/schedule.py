@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..global_generator import GlobalGenerator
-from ..local_enhancer import LocalEnhancer
+from ..generators.global_generator import GlobalGenerator
+from ..generators.local_enhancer import LocalEnhancer
 
 PHASES = ("all", "finest")
 

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from ..._checks import check_image_batch, check_positive_int
-from ...instance_boundary import InstanceBoundary
-from ...instance_encoder import InstanceFeatureEncoder
-from ...instance_ids import (
+from ...instance.boundary import InstanceBoundary
+from ...instance.encoder import InstanceFeatureEncoder
+from ...instance.ids import (
     as_int64_ids,
     check_instance_map,
     check_same_size,

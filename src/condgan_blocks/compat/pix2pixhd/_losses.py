@@ -19,16 +19,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..._checks import check_bool, check_number
-from ..._nested import as_scales, final_predictions
-from ...feature_matching_loss import FeatureMatchingLoss
-from ...gan_loss import GANLoss
-from ...vgg19_features import FEATURE_INDICES, VGG19Features
-from ...vgg_perceptual_loss import (
+from ...discriminators._nested import as_scales, final_predictions
+from ...losses.adversarial import GANLoss
+from ...losses.feature_matching import FeatureMatchingLoss
+from ...losses.perceptual import (
     DEFAULT_LAYER_WEIGHTS,
     _check_layer_weights,
     _check_normalize,
     vgg_perceptual_loss,
 )
+from ...losses.vgg19 import FEATURE_INDICES, VGG19Features
 from ._networks import DEFAULTS
 from ._registry import Options, option, register_key_map, register_kind
 

@@ -6,11 +6,11 @@ from collections.abc import Collection
 
 from torch import nn
 
-from ...global_generator import GlobalGenerator
-from ...local_enhancer import LocalEnhancer
-from ...multiscale_discriminator import MultiscaleDiscriminator
-from ...nlayer_discriminator import NLayerDiscriminator
-from ...resnet_block import ResnetBlock
+from ...discriminators.multiscale import MultiscaleDiscriminator
+from ...discriminators.nlayer import NLayerDiscriminator
+from ...generators.global_generator import GlobalGenerator
+from ...generators.local_enhancer import LocalEnhancer
+from ...layers.resnet_block import ResnetBlock
 from ._options import check_width
 from ._registry import Options, option, register_key_map, register_kind
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from torch import Tensor, nn
 
-from ..._archive import load_torch_file
+from ..._files.archive import load_torch_file
 from ._registry import module_key_map
 
 _OPTIONAL_BUFFERS = ("num_batches_tracked",)  # absent from checkpoints of torch < 0.4.1

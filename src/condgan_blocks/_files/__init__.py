@@ -1,0 +1,1 @@
+"""Private file helpers: atomic writes and the checks that run before any file is loaded."""

@@ -1,0 +1,74 @@
+"""The recipe's ``edit`` subcommand: the editor on a trained (smoke) run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.request
+
+import pytest
+import torch
+
+from ..conftest import REPO_ROOT
+from .test_recipe_pix2pixhd import SCRIPT, recipe
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A smoke run with a checkpoint and a feature bank (a few seconds)."""
+    out = tmp_path_factory.mktemp("edit") / "run"
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        recipe.main(["train", "--smoke", "--output", str(out), "--device", "cpu"])
+        recipe.main(["encode-features", "--run", str(out), "--device", "cpu"])
+    finally:
+        torch.set_num_threads(previous)
+    return out
+
+
+def test_editor_server_uses_the_run(trained_run):
+    server = recipe.editor_server(trained_run, device="cpu")
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        session = server.session
+        assert session.size == (32, 64)  # the smoke scenes
+        bank = recipe.load_bank(trained_run, recipe.load_run(trained_run, device="cpu")[1])
+        assert session.num_styles == {k: len(v) for k, v in bank.centers.items()}
+        with urllib.request.urlopen(server.url + "api/image/generated.png", timeout=30) as reply:
+            assert reply.status == 200
+            assert reply.read().startswith(b"\x89PNG")
+        data = json.dumps({"seed": 1}).encode()
+        request = urllib.request.Request(
+            server.url + "api/randomize",
+            data,
+            {"Content-Type": "application/json", "X-Editor-Token": server.token},
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert json.load(reply)["state"]["can_undo"]
+        assert set(session.choices) <= set(session.instances.unique().tolist())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_edit_command_prints_the_url(trained_run):
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "edit", "--run", str(trained_run), "--device", "cpu"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("editor running at http://127.0.0.1:")
+        url = line.split()[3]
+        with urllib.request.urlopen(url + "api/state", timeout=30) as reply:
+            assert json.load(reply)["state"]["size"] == [32, 64]
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()

@@ -1,0 +1,296 @@
+"""The reference recipe examples/pix2pixhd.py: the smoke pipeline end to end, the CLI, styles,
+any-size generation and the metrics it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from condgan_blocks.data import collate
+
+from .._recipe_helpers import SCRIPT, load_recipe
+
+COMMANDS = ("train", "encode-features", "generate", "evaluate", "edit", "demo")
+
+
+recipe = load_recipe("pix2pixhd_recipe")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The demo's four steps at smoke size, run once for the module (a few seconds)."""
+    out = tmp_path_factory.mktemp("recipe") / "demo"
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        results = recipe.main(["demo", "--smoke", "--output", str(out), "--device", "cpu"])
+    finally:
+        torch.set_num_threads(previous)
+    return out, results
+
+
+def test_import_has_no_side_effects(tmp_path):
+    code = f"import runpy; runpy.run_path({str(SCRIPT)!r}, run_name='not_main')"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        recipe.main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert f"pix2pixhd.py {command}" in text
+    for action in recipe.build_parser()._subparsers._group_actions[0].choices[command]._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help, f"{command} {action.option_strings} has no help"
+
+
+def test_smoke_pipeline_writes_every_artefact(smoke_run):
+    out, results = smoke_run
+    for name in (
+        "recipe.json",
+        "metrics.jsonl",
+        "checkpoints/latest.pt",
+        "checkpoints/feature_bank.npz",
+        "car_styles.png",
+        "car_styles.json",
+        "generated/grid.png",
+        "evaluation/metrics.json",
+        "evaluation/segmenter.pt",
+        "index.html",
+        "timings.json",
+    ):
+        assert (out / name).is_file(), name
+    assert list((out / "grids").glob("step_*.png"))
+    saved = json.loads((out / "recipe.json").read_text())
+    assert saved["training"]["generator"]["base_channels"] == 4  # the smoke sizes, resolved
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert all({"step", "g_gan", "d_real"} <= set(json.loads(line)) for line in lines)
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    for key in ("generated", "real", "flat"):
+        assert 0.0 <= metrics[key]["pixel_accuracy"] <= 1.0
+    assert metrics["miou_ratio"] == pytest.approx(
+        metrics["generated"]["mean_iou"] / metrics["real"]["mean_iou"]
+    )
+    page = (out / "index.html").read_text()
+    for link in ("car_styles.png", "generated/grid.png", "evaluation/metrics.json", "grids/"):
+        assert link in page
+    assert results["timings"]["total"] > 0
+
+
+def test_car_styles_are_measured(smoke_run):
+    out, _ = smoke_run
+    styles = json.loads((out / "car_styles.json").read_text())
+    assert styles["num_styles"] >= 2
+    colours = torch.tensor(styles["mean_colours"])
+    assert colours.shape == (styles["num_styles"], 3)
+    assert styles["max_difference"] == pytest.approx(float(torch.pdist(colours).max()), abs=1e-3)
+    assert styles["max_difference"] > 0
+
+
+def _run_and_scene(smoke_run):
+    out, _ = smoke_run
+    saved, training = recipe.load_run(out, device="cpu")
+    bank = recipe.load_bank(out, training)
+    val = recipe.make_dataset(saved["data"], "val")
+    for index in range(len(val)):
+        sample = val[index]
+        ids = sample["instance"][sample["label"] == 5].unique()
+        if ids.numel():
+            return training, bank, collate([sample]), int(ids[0])
+    pytest.skip("no car in the smoke validation scenes")
+
+
+def test_explicit_choices_change_only_the_chosen_instance(smoke_run):
+    training, bank, batch, car = _run_and_scene(smoke_run)
+    label, instance = batch["label"], batch["instance"]
+    clusters = bank.centers[5].shape[0]
+    maps = [recipe.bank_features(bank, instance, label, {car: k}) for k in range(clusters)]
+    inside = (instance == car).expand_as(maps[0])
+    for k in range(1, clusters):
+        # The features G sees differ only inside the chosen car ...
+        assert torch.equal(maps[k][~inside], maps[0][~inside])
+        assert not torch.equal(maps[k][inside], maps[0][inside])
+    # ... and G's output changes most there (G is global: elsewhere it may change a little).
+    first = recipe.synthesize(training, label, instance, maps[0])
+    last = recipe.synthesize(training, label, instance, maps[-1])
+    change = (last - first).abs().mean(1, keepdim=True)
+    mask = instance == car
+    assert change[mask].mean() > change[~mask].mean()
+
+
+def test_choices_json_per_image_and_global(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"5000": 2}))
+    assert recipe.read_choices(str(path)) == {"*": {5000: 2}}
+    path.write_text(json.dumps({"synthetic/val/000001": {"5001": 0}}))
+    assert recipe.read_choices(str(path)) == {"synthetic/val/000001": {5001: 0}}
+
+
+@pytest.mark.parametrize(("height", "width"), [(37, 75), (20, 31)])
+def test_generate_any_size_returns_the_input_size(smoke_run, height, width):
+    training, bank, _, _ = _run_and_scene(smoke_run)
+    scenes = recipe.SyntheticScenes(1, size=(height, width), split="val")
+    batch = collate([scenes[0]])
+    features = recipe.bank_features(bank, batch["instance"], batch["label"])
+    fake = recipe.synthesize(training, batch["label"], batch["instance"], features)
+    assert fake.shape == (1, 3, height, width)
+    encoded = recipe.encode(training, batch["image"], batch["instance"])
+    assert encoded.shape == (1, 3, height, width)
+    bf16 = recipe.synthesize(
+        training, batch["label"], batch["instance"], features, precision="bf16"
+    )
+    assert bf16.shape == (1, 3, height, width)
+    assert (bf16 - fake).abs().mean() < 0.1
+
+
+def test_generate_command_with_choices_and_size(smoke_run, tmp_path):
+    out, _ = smoke_run
+    choices = tmp_path / "choices.json"
+    choices.write_text(json.dumps({"5000": 0}))
+    target = recipe.main(
+        ["generate", "--run", str(out), "--num", "1", "--size", "33", "70", "--choices",
+         str(choices), "--output", str(tmp_path / "gen"), "--device", "cpu"]
+    )  # fmt: skip
+    from PIL import Image
+
+    (picture,) = [p for p in target.glob("*.png") if p.name != "grid.png"]
+    assert Image.open(picture).size == (70, 33)
+
+
+def test_overrides_reach_the_resolved_config(tmp_path):
+    args = recipe.build_parser().parse_args(
+        ["train", "--output", str(tmp_path), "--smoke", "--ema", "0.9", "--fake-pool", "3",
+         "--no-instance-boundary", "--set", "training.generator.num_blocks=2",
+         "--set", "data.num_train=5"]
+    )  # fmt: skip
+    resolved = recipe.resolve_recipe(args)
+    training = resolved["training"]
+    assert training["ema_decay"] == 0.9
+    assert training["pool_size"] == 3
+    assert training["use_instances"] is False
+    assert training["generator"]["num_blocks"] == 2
+    assert resolved["data"]["num_train"] == 5
+    bad = recipe.build_parser().parse_args(
+        ["train", "--output", str(tmp_path), "--set", "training.generator.num_blocks=-1"]
+    )
+    with pytest.raises(ValueError, match=r"generator\.num_blocks must be >= 0"):
+        recipe.resolve_recipe(bad)
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("datasets/x/test_label/0000.png", "0000.png"),
+        ("a/frame_01.JPG", "frame_01.png"),
+        ("synthetic/val/000001", "000001.png"),
+        ("scene.v2", "scene.v2.png"),
+    ],
+)
+def test_output_name_keeps_the_source_name_with_one_extension(source, name):
+    assert recipe.output_name(source) == name
+
+
+def test_generate_folder_writes_one_extension(smoke_run, tmp_path):
+    from PIL import Image
+
+    out, _ = smoke_run
+    folder = tmp_path / "scenes"
+    for kind in ("label", "inst"):
+        (folder / f"test_{kind}").mkdir(parents=True)
+    for name in ("0000", "0001"):
+        label = torch.zeros(20, 36, dtype=torch.uint8)
+        label[5:15, 10:30] = 5  # one car on the road
+        Image.fromarray(label.numpy()).save(folder / "test_label" / f"{name}.png")
+        Image.fromarray(label.numpy()).save(folder / "test_inst" / f"{name}.png")
+    target = recipe.main(
+        ["generate", "--run", str(out), "--folder", str(folder), "--output",
+         str(tmp_path / "gen"), "--device", "cpu"]
+    )  # fmt: skip
+    assert sorted(p.name for p in target.iterdir()) == ["0000.png", "0001.png", "grid.png"]
+
+
+def test_a_smoke_run_says_it_measures_nothing(smoke_run, capsys):
+    out, _ = smoke_run
+    assert json.loads((out / "recipe.json").read_text())["smoke"] is True
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["smoke"] is True
+    assert metrics["warnings"][0] == recipe.SMOKE_WARNING
+    page = (out / "index.html").read_text()
+    assert page.index("measure nothing") < page.index("<h2>Evaluation</h2>")  # on top
+    assert '<p class="warning"><strong>Warning:</strong> This is a --smoke run' in page
+    recipe.main(["evaluate", "--run", str(out), "--device", "cpu"])  # the cached segmenter
+    printed = capsys.readouterr().out
+    assert f"WARNING: {recipe.SMOKE_WARNING}" in printed
+
+
+def test_an_untrained_segmenter_is_flagged():
+    scores = {"pixel_accuracy": 0.5, "mean_iou": 0.07}
+    results = {"generated": scores, "real": scores, "flat": scores}
+    (warning,) = recipe.evaluation_warnings(results, {"smoke": False}, own=False)
+    assert "no better than flat colour paintings (mean IoU 0.0700 vs 0.0700)" in warning
+    better = {**results, "real": {"pixel_accuracy": 0.9, "mean_iou": 0.6}}
+    assert recipe.evaluation_warnings(better, {}, own=False) == []
+    zero = {"pixel_accuracy": 0.0, "mean_iou": 0.0}
+    assert recipe.format_ratio(None).startswith("n/a")
+    assert recipe.evaluation_warnings({**results, "real": zero, "flat": zero}, {}, own=True)
+
+
+def test_evaluation_measures_high_frequency_energy(smoke_run, capsys):
+    out, _ = smoke_run
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    for kind in ("generated", "real", "flat"):
+        for key in ("chroma_hf", "luminance_hf"):
+            value = metrics[kind][key]
+            assert isinstance(value, float), (kind, key)
+            assert math.isfinite(value), (kind, key)
+            assert value >= 0, (kind, key)
+    for key in ("chroma_hf", "luminance_hf"):
+        assert metrics["real"][key] > 0
+        assert metrics[f"{key}_ratio"] == pytest.approx(
+            metrics["generated"][key] / metrics["real"][key]
+        )
+    page = (out / "index.html").read_text()
+    for text in ("chroma HF", "luminance HF", "High-frequency energy"):
+        assert text in page
+    assert f"{metrics['generated']['chroma_hf']:.4f}" in page
+    assert f"chroma {metrics['chroma_hf_ratio']:.1f}x real" in page
+    line = recipe.format_noise(metrics)
+    assert line.startswith(
+        f"chroma high-frequency: generated {metrics['generated']['chroma_hf']:.3f}, "
+        f"real {metrics['real']['chroma_hf']:.3f} ({metrics['chroma_hf_ratio']:.1f}x real); "
+        "luminance: generated "
+    )
+    results = recipe.main(["evaluate", "--run", str(out), "--device", "cpu"])
+    assert line in capsys.readouterr().out
+    assert results["luminance_hf_ratio"] == pytest.approx(metrics["luminance_hf_ratio"])
+
+
+def test_index_renders_metrics_without_high_frequency_energy(tmp_path):
+    scores = {"pixel_accuracy": 0.5, "mean_iou": 0.25}
+    old = {"generated": scores, "real": scores, "flat": scores, "miou_ratio": 1.0,
+           "num_images": 4, "split": "val", "warnings": []}  # fmt: skip
+    (tmp_path / "evaluation").mkdir()
+    (tmp_path / "evaluation" / "metrics.json").write_text(json.dumps(old))
+    page = recipe.write_index(tmp_path).read_text()
+    assert "chroma HF" in page
+    assert "n/a" in page
+    assert "High-frequency energy" not in page
+    assert recipe.format_noise(old) == ""
+    flat = {**scores, "chroma_hf": 0.0, "luminance_hf": 0.0}
+    none = {**old, "generated": flat, "real": flat, "flat": flat, "chroma_hf_ratio": None,
+            "luminance_hf_ratio": None}  # fmt: skip
+    assert "n/a, the real images have none" in recipe.format_noise(none)
+    (tmp_path / "evaluation" / "metrics.json").write_text(json.dumps(none))
+    assert "chroma n/a, the real images have none" in recipe.write_index(tmp_path).read_text()
