@@ -121,15 +121,12 @@ def main():
     mats = {k: ConfusionMatrix(7) for k in ("generated", "real")}
     hfs = {"generated": [], "real": []}
     fakes = []
-    from condgan_blocks.training import condition_map, generator_input
+    from condgan_blocks import Synthesizer
 
+    synthesizer = Synthesizer(gen, 7, bank=bank, precision="bf16")
     with torch.no_grad():
         for i, b in enumerate(batches(val, len(val), 8)):
-            g = torch.Generator().manual_seed(i)
-            feats = bank.sample(b["instance"], b["label"], generator=g)
-            cond = condition_map(b["label"], 7, instance=b["instance"])
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                fake = gen(generator_input(cond, feats)).float()
+            fake = synthesizer(b["label"], b["instance"], seed=i)  # bank styles seeded with i
             fakes.append(fake)
             for k, img in (("generated", fake), ("real", b["image"])):
                 mats[k].update(segment(seg, img), b["label"])

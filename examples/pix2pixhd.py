@@ -2,48 +2,54 @@
 
     python examples/pix2pixhd.py demo [--smoke] [--output results/demo]
     python examples/pix2pixhd.py train --preset cityscapes-global --data-root DATA/cityscapes
+    python examples/pix2pixhd.py train --config my_preset.json --set training.epochs=50
     python examples/pix2pixhd.py train --preset cityscapes-local --dry-run 3 --output runs/dry
     python examples/pix2pixhd.py encode-features --run runs/demo
     python examples/pix2pixhd.py generate --run runs/demo [--choices styles.json] [--size 70 150]
     python examples/pix2pixhd.py evaluate --run runs/demo [--segmenter my_segmenter.pt]
     python examples/pix2pixhd.py edit --run runs/demo [--port 0]
+    python examples/pix2pixhd.py prepare --labels my/colour_labels --images my/photos \
+        --output datasets/my_data [--phase test] [--palette cityscapes|palette.json]
     torchrun --nproc_per_node=N examples/pix2pixhd.py train ...
 
-A run folder holds ``recipe.json`` (the resolved configuration: every value the run used),
-``checkpoints/`` (``latest.pt`` and the feature bank beside it), ``metrics.jsonl``, ``grids/``
-(colourised labels | generated | real, every ``--grid-every`` steps), ``generated/``,
-``evaluation/metrics.json`` and ``index.html``, which links all of them.
+The subcommands, in the order of a run (and of the sections of this file):
 
-A run folder is relocatable: nothing in it names the folder itself (``recipe.json`` stores the
-checkpoint folder as ``"checkpoints"``, relative to the run), every command resolves its files
-from ``--output``/``--run``, and nothing outside the run folder is written or deleted. Copy
-``runs/a`` to ``runs/b`` and ``train --output runs/b --resume`` continues the copy in
-``runs/b``; ``runs/a`` is not touched. (Run folders of older versions stored an absolute
-``training.output_dir``; it is ignored.)
+- ``train`` trains G and D (and the instance feature encoder E with ``--instance-features``)
+  from a preset, ``presets/NAME.json`` beside this file, or a ``--config FILE`` of the same
+  form; flags and ``--set section.key=value`` override single values, and the resolved
+  configuration is written to ``OUTPUT/recipe.json``. ``--resume`` continues a run from
+  ``checkpoints/latest.pt``: only what does not change the trained model may change (the flags
+  named in its help, and with ``--set`` the keys of ``RESUME_SETTINGS``); extending a finished
+  run with ``--epochs`` trains the new epochs at the initial learning rate, then decays again.
+  ``--dry-run N`` times N steps at the preset's full resolution instead of training and writes
+  ``OUTPUT/dry_run.json``; ``--print-config`` shows the resolved configuration.
+- ``encode-features`` runs E over the training set, clusters the instance features of each
+  class (K-means) into ``checkpoints/feature_bank.npz`` and renders one car in every style.
+- ``generate`` writes images for a split or a folder of label maps of any size, with object
+  styles from the feature bank (random, or chosen per instance with ``--choices``) or encoded
+  from the real images; ``--onnx`` runs an exported generator instead.
+- ``evaluate`` scores the generated images as the paper does: a segmenter trained on real
+  images segments them, the real images (the oracle) and flat-colour paintings (the floor).
+- ``demo`` runs train, encode-features, generate and evaluate on synthetic scenes: the whole
+  method in minutes on a CPU, with no download.
+- ``edit`` serves an editor in the browser on one scene of a trained run.
+- ``prepare`` converts colour label images (and photos) into the pix2pixHD folder layout.
 
-``train --resume`` continues from ``checkpoints/latest.pt`` with the settings of
-``recipe.json``. Settings that do not change what has been trained can be changed there:
-``--epochs``, ``--decay-epochs`` (extend or shorten the schedule: the remaining epochs follow
-the new schedule, so adding ``--epochs`` to a finished run trains the new epochs at the initial
-learning rate and then decays again over ``--decay-epochs``), ``--keep-last``, ``--log-every``,
-``--grid-every``, ``--device``, ``--precision``, ``--compile``, ``--channels-last``,
-``--data-root`` (a moved dataset), and with ``--set`` the keys of ``RESUME_SETTINGS``. Any
-other flag is refused with a message naming it. A finished run with nothing to extend stops
-with a message instead of training nothing.
+The original pix2pixHD's option names work too (``train --name label2city_512p --niter 50``,
+``generate --name label2city_1024p --resize_or_crop none``): ``main`` translates them with
+``condgan_blocks.compat.pix2pixhd.translate_command_line`` (see docs/migration.md).
 
-``train --dry-run N`` measures a preset instead of training it: N steps on synthetic scenes at
-the preset's full resolution (``data.width`` wide and half as high for Cityscapes and folder
-data, 1024 wide when unset; ``data.size`` for synthetic data; ``--dry-run-size H W`` to choose),
-with the preset's networks, losses and batch size and any flags and ``--set`` values. It prints
-a table (parameters of G, D and E, seconds per step, peak memory) and writes it to
-``OUTPUT/dry_run.json``; nothing else is written, except that a stage-2 (``cityscapes-local``)
-dry run without ``--global-checkpoint`` first saves the initial weights of the matching stage-1
-model to ``OUTPUT/dry_run_stage1/latest.pt`` and grows from it. The ImageNet VGG19 weights
-cannot be downloaded offline: when they are not in the torch hub cache, the VGG loss of a dry
-run uses random weights, which cost the same.
+A run folder holds ``recipe.json`` (every value the run used), ``checkpoints/`` (``latest.pt``
+and the feature bank), ``metrics.jsonl`` (the losses), ``grids/`` (labels | generated | real,
+every ``--grid-every`` steps), ``generated/``, ``evaluation/metrics.json`` and ``index.html``,
+which links all of them. It is relocatable: nothing in it names the folder itself, every
+command resolves its files from ``--output``/``--run`` and nothing outside it is written, so
+``train --output runs/b --resume`` continues a copy of ``runs/a`` in ``runs/b``.
 
-Importing this file has no side effects; everything reusable lives in the library
-(``condgan_blocks.training``, ``.evaluation``, ``.visualization``, ``FeatureBank``).
+Importing this file has no side effects. Everything reusable lives in the library:
+``condgan_blocks.training`` (TrainingConfig and its overrides, TrainingMonitor, dry_run),
+``condgan_blocks.evaluation`` (scores and their report), ``condgan_blocks.visualization``
+(write_run_report, the index page), ``Synthesizer`` and ``FeatureBank``.
 """
 
 from __future__ import annotations
@@ -55,18 +61,18 @@ import json
 import logging
 import math
 import os
-import shutil
-import statistics
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from condgan_blocks import FeatureBank, crop_padding, pad_to_multiple
+from condgan_blocks import FeatureBank, Synthesizer
+from condgan_blocks.compat.pix2pixhd import translate_command_line
 from condgan_blocks.data import (
     CITYSCAPES_LABELS,
     CITYSCAPES_NUM_CLASSES,
@@ -74,35 +80,58 @@ from condgan_blocks.data import (
     CityscapesDataset,
     Compose,
     PairedFolderDataset,
+    RandomCrop,
     RandomHorizontalFlip,
+    Resize,
     ScaleWidth,
     SyntheticScenes,
     cityscapes_palette,
     collate,
-    colorize,
+    prepare_folder,
 )
 from condgan_blocks.editor import EditorClass, EditorServer, EditorSession
 from condgan_blocks.evaluation import (
+    SMOKE_RUN_WARNING,
     ConfusionMatrix,
+    FidKidMeter,
     HighFrequencyMeter,
     SegmentationNet,
+    evaluation_warnings,
     flat_colour_image,
+    format_evaluation,
+    format_fid_kid,
     load_segmenter,
     masked_mean_colour,
     mean_class_colours,
+    psnr,
     save_segmenter,
     segment,
+    ssim,
+    summarize_evaluation,
     train_segmenter,
 )
 from condgan_blocks.training import (
     TrainingConfig,
-    autocast_context,
+    TrainingMonitor,
+    apply_overrides,
     build_training,
-    condition_map,
-    generator_input,
+    dry_run,
+    dry_run_size,
+    format_dry_run,
+    get_nested,
     init_distributed,
+    merge_nested,
+    parse_override,
+    read_config_file,
 )
-from condgan_blocks.visualization import ReportSection, image_grid, save_png, write_index_html
+from condgan_blocks.visualization import (
+    image_grid,
+    image_picture,
+    label_picture,
+    save_png,
+    write_json,
+    write_run_report,
+)
 
 logger = logging.getLogger("pix2pixhd")
 
@@ -111,182 +140,33 @@ BANK_FILE = "feature_bank.npz"
 STYLES_FILE = "car_styles.json"
 CHECKPOINTS = "checkpoints"  # the checkpoint folder, relative to the run folder
 
-# What train --resume may change with --set (a "section." prefix allows the whole section):
-# how far and where the run goes on, not what it has trained.
-RESUME_SETTINGS = (
-    "training.epochs",
-    "training.decay_epochs",
-    "training.keep_last",
-    "training.log_every_steps",
-    "training.save_every_steps",
-    "training.device",
-    "training.precision",
-    "training.compile",
-    "training.compile_backend",
-    "training.channels_last",
-    "training.num_workers",
-    "data.root",
-    "recipe.",
-)
-# train flags by argparse dest: the recipe key each one sets, and whether --resume may change it.
-TRAIN_FLAGS = {
-    "preset": ("--preset", ("preset",), False),
-    "smoke": ("--smoke", ("smoke",), False),
-    "global_checkpoint": ("--global-checkpoint", ("training", "global_checkpoint"), False),
-    "instance_boundary": ("--instance-boundary", ("training", "use_instances"), False),
-    "instance_features": ("--instance-features", None, False),
-    "fake_pool": ("--fake-pool", ("training", "pool_size"), False),
-    "ema": ("--ema", ("training", "ema_decay"), False),
-    "batch_size": ("--batch-size", ("training", "batch_size"), False),
-    "seed": ("--seed", ("training", "seed"), False),
-    "epochs": ("--epochs", ("training", "epochs"), True),
-    "decay_epochs": ("--decay-epochs", ("training", "decay_epochs"), True),
-    "keep_last": ("--keep-last", ("training", "keep_last"), True),
-    "log_every": ("--log-every", ("training", "log_every_steps"), True),
-    "precision": ("--precision", ("training", "precision"), True),
-    "channels_last": ("--channels-last", ("training", "channels_last"), True),
-    "compile": ("--compile", ("training", "compile"), True),
-    "data_root": ("--data-root", ("data", "root"), True),
-    "grid_every": ("--grid-every", ("recipe", "grid_every"), True),
-}
 
 # ------------------------------------------------------------------------------- presets
-# A preset is the whole resolved configuration: "training" is a TrainingConfig dict, "data"
-# says where samples come from, "recipe" holds the script's own settings. Every value can be
-# overridden with --set section.key=value (and the common ones have their own flag).
-
-_SMALL_NETS = {
-    "generator": {"base_channels": 32, "num_downsamples": 3, "num_blocks": 4},
-    "discriminator": {"base_channels": 32, "num_scales": 2, "num_layers": 3},
-    "encoder": {"feature_channels": 3, "base_channels": 16, "num_downsamples": 3},
-    # No pretrained VGG offline, and a random-weight VGG teaches nothing: the VGG loss is off.
-    "losses": {"vgg_weight": 0.0, "vgg_weights": None},
-}
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "demo": {
-        "training": {
-            **_SMALL_NETS,
-            "num_classes": SyntheticScenes.num_classes,
-            "precision": "bf16",
-            "batch_size": 4,
-            "epochs": 8,
-            "decay_epochs": 4,
-            "keep_last": 1,
-            "log_every_steps": 50,
-        },
-        "data": {"kind": "synthetic", "size": [64, 128], "num_train": 400, "num_val": 48},
-        "recipe": {
-            "grid_every": 200,
-            "segmenter_epochs": 6,
-            "segmenter_base_channels": 16,
-            "n_clusters": 6,
-            "min_area": 0.005,
-            "style_class": 5,
-            "num_generate": 12,
-        },
-    },
-    "cityscapes-global": {
-        "training": {
-            "num_classes": CITYSCAPES_NUM_CLASSES,
-            "generator": {"base_channels": 64, "num_downsamples": 4, "num_blocks": 9},
-            "discriminator": {"num_scales": 2},
-            "epochs": 100,
-            "decay_epochs": 100,
-            "log_every_steps": 100,
-            "keep_last": 3,
-        },
-        "data": {"kind": "cityscapes", "root": "datasets/cityscapes", "width": 1024},
-        "recipe": {
-            "grid_every": 1000,
-            "segmenter_epochs": 30,
-            "segmenter_base_channels": 32,
-            "n_clusters": 10,
-            "min_area": 1 / 64,
-            "style_class": 26,
-            "num_generate": 20,
-        },
-    },
-    "folder": {
-        "training": {
-            "num_classes": 35,
-            "epochs": 100,
-            "decay_epochs": 100,
-            "log_every_steps": 100,
-            "keep_last": 3,
-        },
-        "data": {"kind": "folder", "root": "datasets/my_data", "label_nc": 35},
-        "recipe": {
-            "grid_every": 1000,
-            "segmenter_epochs": 30,
-            "segmenter_base_channels": 32,
-            "n_clusters": 10,
-            "min_area": 1 / 64,
-            "style_class": None,
-            "num_generate": 20,
-        },
-    },
-}
-PRESETS["cityscapes-local"] = copy.deepcopy(PRESETS["cityscapes-global"])
-PRESETS["cityscapes-local"]["training"].update(
-    stage="local", freeze_global_epochs=10, discriminator={"num_scales": 3}
-)
-PRESETS["cityscapes-local"]["data"]["width"] = 2048
-
-SMOKE = {
-    "training": {
-        "generator": {"base_channels": 4, "num_downsamples": 2, "num_blocks": 1},
-        "discriminator": {"base_channels": 4, "num_scales": 2, "num_layers": 2},
-        "encoder": {"feature_channels": 3, "base_channels": 2, "num_downsamples": 2},
-        "precision": "fp32",
-        "batch_size": 2,
-        "epochs": 1,
-        "decay_epochs": 1,
-        "log_every_steps": 2,
-    },
-    "data": {"size": [32, 64], "num_train": 8, "num_val": 4},
-    "recipe": {
-        "grid_every": 4,
-        "segmenter_epochs": 2,
-        "segmenter_base_channels": 4,
-        "n_clusters": 3,
-        "min_area": 0.0,
-        "num_generate": 2,
-    },
-}
+# A preset is a whole configuration in presets/NAME.json beside this file: "training" is a
+# TrainingConfig dict, "data" says where samples come from and "recipe" holds the script's own
+# settings. --config FILE reads any file of that form, --smoke merges presets/overlays/smoke.json
+# over the demo preset, the flags and --set section.key=value override single values.
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+SMOKE_OVERLAY = PRESETS_DIR / "overlays" / "smoke.json"
+SECTIONS = ("training", "data", "recipe")  # what a preset or --config file holds
+RECIPE_KEYS = (*SECTIONS, "preset", "smoke")  # and a run's recipe.json besides
 
 
-def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``update`` merged in, nested dicts key by key (a new dict)."""
-    out = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.json"))
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"training.generator.base_channels=64"`` -> (path, value); values are read as JSON
-    when they parse (numbers, true/false/null, lists), else kept as strings."""
-    if "=" not in text:
-        raise ValueError(f"--set needs KEY=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip().split("."), value
+def read_config(path: str | Path) -> dict[str, Any]:
+    """A preset or ``--config`` file (a run's ``recipe.json`` too), its keys checked."""
+    config = read_config_file(path, sections=RECIPE_KEYS, schemas={"training": TrainingConfig})
+    missing = [name for name in SECTIONS if not isinstance(config.get(name), dict)]
+    if missing:
+        raise ValueError(f"{path} needs the sections {list(SECTIONS)}, missing {missing}")
+    return config
 
 
-def apply_override(config: dict[str, Any], path: list[str], value: Any) -> None:
-    node = config
-    for part in path[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[path[-1]] = value
+def read_preset(name: str) -> dict[str, Any]:
+    return read_config(PRESETS_DIR / f"{name}.json")
 
 
 # ------------------------------------------------------------------------------- data
@@ -299,6 +179,11 @@ def make_dataset(data: dict[str, Any], split: str, *, train: bool = False):
             count, size=tuple(data["size"]), seed=data.get("seed", 0), split=split
         )
     steps = [ScaleWidth(data["width"])] if data.get("width") else []
+    if data.get("resize"):  # --resize_or_crop resize_and_crop: a loadSize square
+        steps = [Resize(tuple(data["resize"]))]
+    if train and data.get("crop"):  # random crop (fineSize): training samples only
+        crop = data["crop"]
+        steps.append(RandomCrop(crop if isinstance(crop, int) else tuple(crop)))
     if train and data.get("flip", True):
         steps.append(RandomHorizontalFlip())
     transform = Compose(steps) if steps else None
@@ -323,12 +208,6 @@ def palette_for(recipe: dict[str, Any]) -> Tensor:
     return torch.randint(0, 256, (num_classes, 3), generator=generator, dtype=torch.uint8)
 
 
-def label_picture(label: Tensor, palette: Tensor) -> Tensor:
-    """A (1, H, W) label map as a uint8 colour picture; ids without a colour are black."""
-    inside = (label >= 0) & (label < palette.shape[0])
-    return colorize(torch.where(inside, label, 0), palette) * inside
-
-
 def first_batches(dataset, count: int, batch_size: int):
     """Batches of the first ``count`` samples of ``dataset``."""
     count = min(count, len(dataset))
@@ -337,56 +216,150 @@ def first_batches(dataset, count: int, batch_size: int):
 
 
 # ------------------------------------------------------------------------------- runs
-def _set_flags(recipe: dict[str, Any], args: argparse.Namespace, names) -> None:
-    for dest in names:
-        value = getattr(args, dest, None)
-        _, key, _ = TRAIN_FLAGS[dest]
-        if value is not None and key is not None and key[0] != "preset":
-            apply_override(recipe, list(key), value)
+# What train --resume may change with --set (a "section." prefix allows the whole section):
+# how far and where the run goes on, not what it has trained.
+RESUME_SETTINGS = (
+    "training.epochs",
+    "training.decay_epochs",
+    "training.keep_last",
+    "training.log_every_steps",
+    "training.save_every_steps",
+    "training.device",
+    "training.precision",
+    "training.compile",
+    "training.compile_backend",
+    "training.channels_last",
+    "training.num_workers",
+    "data.root",
+    "recipe.",
+)
+# The train flags that set one value of the configuration, by argparse dest: the flag, the key
+# it sets (--instance-features adds or removes training.encoder), whether --resume may change it,
+# and its argparse options (--preset's choices are the preset files: see build_parser).
+FLAG = {"action": argparse.BooleanOptionalAction, "default": None}
+SWITCH = {"action": "store_true", "default": None}
+# fmt: off
+TRAIN_FLAGS: dict[str, tuple[str, tuple[str, ...] | None, bool, dict[str, Any]]] = {
+    "preset": ("--preset", ("preset",), False, {}),
+    "smoke": ("--smoke", ("smoke",), False, {"action": "store_true", "help": "tiny sizes and a "
+              "few steps, on the demo preset (checks the pipeline, learns nothing)"}),
+    "data_root": ("--data-root", ("data", "root"), True, {
+        "help": "dataset folder (cityscapes and folder presets)"}),
+    "global_checkpoint": ("--global-checkpoint", ("training", "global_checkpoint"), False, {
+        "help": "stage-1 checkpoint or run checkpoints folder (cityscapes-local)"}),
+    "instance_boundary": ("--instance-boundary", ("training", "use_instances"), False, {
+        **FLAG, "help": "feed the instance boundary map to G and D"}),
+    "instance_features": ("--instance-features", None, False, {**FLAG, "help": "train the "
+        "instance feature encoder jointly (for encode-features and per-object styles)"}),
+    "fake_pool": ("--fake-pool", ("training", "pool_size"), False, {
+        "type": int, "help": "fake-image pool size for D (0: off)"}),
+    "ema": ("--ema", ("training", "ema_decay"), False, {
+        "type": float, "help": "EMA decay of G's weights (e.g. 0.999)"}),
+    "batch_size": ("--batch-size", ("training", "batch_size"), False, {
+        "type": int, "help": "samples per step and process"}),
+    "seed": ("--seed", ("training", "seed"), False, {
+        "type": int, "help": "seed of weights, data order and draws"}),
+    "epochs": ("--epochs", ("training", "epochs"), True, {
+        "type": int, "help": "epochs at the initial learning rate"}),
+    "decay_epochs": ("--decay-epochs", ("training", "decay_epochs"), True, {
+        "type": int, "help": "epochs of linear decay to 0"}),
+    "keep_last": ("--keep-last", ("training", "keep_last"), True, {
+        "type": int, "help": "keep only the newest N epoch checkpoints"}),
+    "log_every": ("--log-every", ("training", "log_every_steps"), True, {
+        "type": int, "help": "log the losses every N steps (metrics.jsonl, stderr)"}),
+    "grid_every": ("--grid-every", ("recipe", "grid_every"), True, {
+        "type": int, "help": "write a labels | generated | real PNG grid every N steps (0: off)"}),
+    "precision": ("--precision", ("training", "precision"), True, {
+        "choices": ("fp32", "bf16", "fp16"), "help": "autocast precision (fp16 needs CUDA)"}),
+    "channels_last": ("--channels-last", ("training", "channels_last"), True, {
+        **SWITCH, "help": "channels-last memory format"}),
+    "compile": ("--compile", ("training", "compile"), True, {
+        **SWITCH, "help": "torch.compile G, D, E"}),
+}
+# fmt: on
 
 
-def _check_overrides(overrides: list[tuple[list[str], Any]]) -> None:
-    for path, _ in overrides:
-        if path == ["training", "output_dir"]:
+def flag_overrides(args: argparse.Namespace, dests) -> list[tuple[tuple[str, ...], Any]]:
+    """(path, value) of each train flag in ``dests`` that was given."""
+    flags = [(TRAIN_FLAGS[dest][1], getattr(args, dest, None)) for dest in dests]
+    return [(key, v) for key, v in flags if key and key[0] != "preset" and v is not None]
+
+
+def set_overrides(args: argparse.Namespace) -> list[tuple[tuple[str, ...], Any]]:
+    """The ``--set KEY=VALUE`` values of a train call, parsed."""
+    overrides = [parse_override(text) for text in args.set or ()]
+    if any(path == ("training", "output_dir") for path, _ in overrides):
+        raise SystemExit(
+            "training.output_dir is always RUN/checkpoints, so that a run folder can be "
+            "moved or copied; choose the run folder with --output"
+        )
+    return overrides
+
+
+def apply_settings(recipe: dict[str, Any], overrides, *, new_run: bool = False) -> dict[str, Any]:
+    """``recipe`` with ``overrides`` applied, then checked (a bad value names its field)."""
+    recipe = apply_overrides(recipe, overrides, schemas={"training": TrainingConfig})
+    folder_settings(recipe, overrides, new_run=new_run)
+    TrainingConfig.from_dict(copy.deepcopy(recipe["training"]))
+    return recipe
+
+
+def folder_settings(recipe: dict[str, Any], overrides, *, new_run: bool) -> None:
+    """Folder data: the ``data`` section sets the channels of ``training``, in one place.
+
+    ``data.label_nc`` sets ``training.num_classes``; 0 trains image to image on ``_A`` / ``_B``
+    pairs (the original's ``--label_nc 0``), with ``data.input_nc`` input channels
+    (``training.input_channels``), and a new run feeds the instance boundary map only when
+    ``<root>/train_inst`` exists (unless ``--instance-boundary`` or ``--set`` says otherwise).
+    ``data.output_nc`` sets ``training.image_channels``. Setting a derived ``training`` key to
+    another value is refused.
+    """
+    data, training = recipe["data"], recipe["training"]
+    if data.get("kind") != "folder":
+        return
+    image_input = data.get("label_nc") == 0
+    derived = {"num_classes": ("label_nc", data.get("label_nc"))}
+    if "output_nc" in data:
+        derived["image_channels"] = ("output_nc", data["output_nc"])
+    if image_input:
+        derived["input_channels"] = ("input_nc", data.get("input_nc", 3))
+    given = {tuple(path) for path, _ in overrides}
+    for key, (source, value) in derived.items():
+        if ("training", key) in given and training.get(key) != value:
             raise SystemExit(
-                "training.output_dir is always RUN/checkpoints, so that a run folder can be "
-                "moved or copied; choose the run folder with --output"
+                f"with folder data, data.{source} sets training.{key}: got training.{key}="
+                f"{training.get(key)!r} and data.{source}={value!r}; set only data.{source}"
+                + (" (0: image-to-image pairs from _A / _B)" if source == "label_nc" else "")
             )
+        training[key] = value
+    if not image_input:
+        training.pop("input_channels", None)
+    elif new_run and ("training", "use_instances") not in given:
+        training["use_instances"] = (Path(data["root"]) / "train_inst").is_dir()
 
 
 def resolve_recipe(args: argparse.Namespace) -> dict[str, Any]:
-    """The resolved configuration of a ``train`` call: preset, smoke sizes, flags, --set."""
-    preset = getattr(args, "preset", None) or "demo"
-    recipe = copy.deepcopy(PRESETS[preset])
-    recipe["preset"] = preset
+    """The resolved configuration of a ``train`` call: the preset (or ``--config`` file), the
+    smoke sizes, the flags, then ``--set``."""
+    config, preset = getattr(args, "config", None), getattr(args, "preset", None)
+    if config and preset:
+        raise SystemExit("--config and --preset both choose the configuration: give one")
+    recipe = read_config(config) if config else read_preset(preset or "demo")
+    recipe.setdefault("preset", Path(config).stem if config else preset or "demo")
     recipe["smoke"] = bool(args.smoke)
     if args.smoke:
         if recipe["data"]["kind"] != "synthetic":
             raise SystemExit("--smoke uses the synthetic data: combine it with --preset demo")
-        recipe = merge(recipe, SMOKE)
-    training = recipe["training"]
-    _set_flags(recipe, args, TRAIN_FLAGS)
-    if args.instance_features is False:
-        training.pop("encoder", None)
-    elif args.instance_features and "encoder" not in training:
-        training["encoder"] = {"feature_channels": 3}
-    training["device"] = resolve_device(getattr(args, "device", None))
-    training["output_dir"] = CHECKPOINTS
-    overrides = [parse_override(text) for text in args.set or ()]
-    _check_overrides(overrides)
-    for path, value in overrides:
-        apply_override(recipe, path, value)
-    TrainingConfig.from_dict(training)  # fail early, naming the bad field
-    return recipe
-
-
-def _stored(recipe: dict[str, Any], key: tuple[str, ...]) -> Any:
-    node: Any = recipe
-    for part in key:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
+        recipe = merge_nested(recipe, read_config(SMOKE_OVERLAY))
+    overrides = flag_overrides(args, TRAIN_FLAGS)
+    if args.instance_features is not None and args.instance_features != (
+        recipe["training"].get("encoder") is not None
+    ):
+        encoder = {"feature_channels": 3} if args.instance_features else None
+        overrides.append((("training", "encoder"), encoder))
+    overrides.append((("training", "device"), resolve_device(getattr(args, "device", None))))
+    overrides.append((("training", "output_dir"), CHECKPOINTS))
+    return apply_settings(recipe, overrides + set_overrides(args), new_run=True)
 
 
 def resume_recipe(args: argparse.Namespace, run: Path) -> dict[str, Any]:
@@ -397,9 +370,13 @@ def resume_recipe(args: argparse.Namespace, run: Path) -> dict[str, Any]:
     """
     recipe = read_recipe(run)
     recipe.setdefault("smoke", False)
-    training = recipe["training"]
-    stored = TrainingConfig.from_dict(copy.deepcopy(training))  # with the defaults filled in
-    for dest, (flag, key, changeable) in TRAIN_FLAGS.items():
+    stored = TrainingConfig.from_dict(copy.deepcopy(recipe["training"]))  # defaults filled in
+    if getattr(args, "config", None):
+        raise SystemExit(
+            f"--config cannot change on resume: {run} keeps the settings of its {RECIPE_FILE}; "
+            "start a new run (train without --resume, another --output) to use another"
+        )
+    for dest, (flag, key, changeable, _) in TRAIN_FLAGS.items():
         value = getattr(args, dest, None)
         if changeable or value is None or (dest == "smoke" and value is False):
             continue
@@ -408,33 +385,30 @@ def resume_recipe(args: argparse.Namespace, run: Path) -> dict[str, Any]:
         elif key[0] == "training":
             current = getattr(stored, key[1])
         else:
-            current = _stored(recipe, key)
+            current = get_nested(recipe, key)
         if value != current:
             raise SystemExit(
                 f"{flag} cannot change on resume: {run} was trained with {current!r} (see its "
                 f"{RECIPE_FILE}); start a new run (train without --resume, another --output) to "
                 "change it"
             )
-    _set_flags(recipe, args, [dest for dest, (_, _, ok) in TRAIN_FLAGS.items() if ok])
+    overrides = flag_overrides(args, [dest for dest, (_, _, ok, _) in TRAIN_FLAGS.items() if ok])
     if getattr(args, "device", None) is not None:
-        training["device"] = resolve_device(args.device)
-    overrides = [parse_override(text) for text in args.set or ()]
-    _check_overrides(overrides)
-    for path, value in overrides:
+        overrides.append((("training", "device"), resolve_device(args.device)))
+    for path, value in set_overrides(args):
         key = ".".join(path)
         allowed = any(
             key == name or (name.endswith(".") and key.startswith(name)) for name in RESUME_SETTINGS
         )
-        if not allowed and _stored(recipe, tuple(path)) != value:
+        if not allowed and get_nested(recipe, path) != value:
             raise SystemExit(
                 f"--set {key} cannot change on resume (it is part of what {run} has trained); "
                 f"start a new run to change it. On resume --set may change: "
                 f"{', '.join(RESUME_SETTINGS)}"
             )
-        apply_override(recipe, path, value)
-    training["output_dir"] = CHECKPOINTS
-    TrainingConfig.from_dict(training)  # fail early, naming the bad field
-    return recipe
+        overrides.append((path, value))
+    overrides.append((("training", "output_dir"), CHECKPOINTS))
+    return apply_settings(recipe, overrides)
 
 
 def training_config(recipe: dict[str, Any], run: Path | None = None) -> TrainingConfig:
@@ -459,27 +433,6 @@ def read_recipe(run: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SystemExit(f"{run} is not a run folder: no {RECIPE_FILE} (train one first)")
     return json.loads(path.read_text())
-
-
-def open_for_append(path: Path):
-    """``open(path, "a")``, after giving ``path`` its own copy if it is a hard link.
-
-    Every other file of a run is replaced atomically (a new file renamed over the old name), so
-    a run folder copied with hard links (``cp -al``) never writes into its original; an append
-    would, so a shared file is copied first.
-    """
-    if path.is_file() and path.stat().st_nlink > 1:
-        temporary = path.with_name(f".{path.name}.tmp")
-        shutil.copyfile(path, temporary)
-        os.replace(temporary, path)
-    return open(path, "a")  # the caller closes it
-
-
-def write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(value, indent=2) + "\n")
-    os.replace(temporary, path)
 
 
 def load_run(run: Path, *, device: str | None = None, precision: str | None = None):
@@ -508,158 +461,44 @@ def load_bank(run: Path, training) -> FeatureBank | None:
 
 
 # ------------------------------------------------------------------------------- synthesis
-def _pad_ids(ids: Tensor, padding: tuple[int, int, int, int]) -> Tensor:
-    """Pad an integer map by repeating its border (ids stay exact in float64)."""
-    if not any(padding):
-        return ids
-    padded = torch.nn.functional.pad(ids.to(torch.float64), padding, mode="replicate")
-    return padded.round().to(ids.dtype)
+def synthesizer_for(training, bank: FeatureBank | None = None, *, onnx_path=None) -> Synthesizer:
+    """The run's one inference path (pad, condition, G, crop), optionally with an ONNX G.
 
-
-def bank_features(
-    bank: FeatureBank,
-    instance: Tensor,
-    label: Tensor,
-    choices: dict[int, int] | None = None,
-    *,
-    seed: int = 0,
-) -> Tensor:
-    """Feature maps from the bank: chosen centres for the ids in ``choices``, seeded random
-    centres for the rest (the same seed gives the same draws, with or without choices)."""
-    generator = torch.Generator(device=instance.device).manual_seed(seed)
-    if choices:
-        return bank.feature_map(instance, choices, label, generator=generator)
-    return bank.sample(instance, label, generator=generator)
-
-
-@torch.no_grad()
-def synthesize(
-    training,
-    label: Tensor,
-    instance: Tensor | None,
-    features: Tensor | None,
-    *,
-    precision: str | None = None,
-    onnx=None,
-) -> Tensor:
-    """Images for label maps of any size: condition -> pad -> G (or ONNX) -> crop.
-
-    Returns float32 (N, 3, H, W) in [-1, 1], the size of ``label``.
+    Every command and the editor generate through it, so the same maps, styles and seed give
+    the same images everywhere.
     """
-    config = training.config
-    device = training.device
-    condition = condition_map(
-        label.to(device),
-        config.num_classes,
-        instance=instance.to(device) if config.use_instances else None,
-        ignore_index=config.ignore_index,
-    )
-    x = generator_input(condition, None if features is None else features.to(device))
-    generator = training.generator
-    multiple = onnx.size_multiple if onnx is not None else generator.size_multiple
-    x, padding = pad_to_multiple(x, multiple, "replicate")
-    if onnx is not None:
-        return crop_padding(onnx(x).float(), padding)
-    generator.eval()
-    with autocast_context(precision or config.precision, device):
-        fake = generator(x)
-    return crop_padding(fake.float(), padding).cpu()
+    synthesizer = Synthesizer.from_training(training, bank=bank)
+    if onnx_path is not None:
+        from condgan_blocks.export import OnnxGenerator
 
-
-@torch.no_grad()
-def encode(training, image: Tensor, instance: Tensor) -> Tensor:
-    """The encoder's pooled features of real images of any size."""
-    encoder = training.models.encoder
-    device = training.device
-    image, padding = pad_to_multiple(image.to(device), encoder.size_multiple, "replicate")
-    instance = _pad_ids(instance.to(device), padding)
-    encoder.eval()
-    return crop_padding(encoder(image, instance).float(), padding)
+        synthesizer = synthesizer.with_generator(OnnxGenerator(onnx_path))
+    return synthesizer
 
 
 # ------------------------------------------------------------------------------- train
-class TrainingMonitor:
-    """on_step callback: progress, JSONL log, TensorBoard (when installed), PNG grids.
-
-    Progress is a tqdm bar on a terminal; when stderr is not a terminal (a log file, CI) it is
-    a plain line every ``training.log_every_steps`` steps instead of a bar redrawn every step.
-    """
-
-    def __init__(self, run: Path, recipe: dict[str, Any], training, preview: dict[str, Any]):
-        self.run, self.recipe, self.preview = run, recipe, preview
-        self.grid_every = recipe["recipe"]["grid_every"]
-        self.log_every = max(1, recipe["training"].get("log_every_steps") or 1)
-        self.line_every = recipe["training"].get("log_every_steps") or 0
-        self.palette = palette_for(recipe)
-        self.log = open_for_append(run / "metrics.jsonl")
-        self.started = time.perf_counter()
-        self.total = training.config.total_epochs * math.ceil(
-            preview["num_samples"] / (training.config.batch_size * training.context.world_size)
-        )
-        self.bar = None
-        if sys.stderr.isatty():
-            try:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=self.total, initial=training.state.global_step, unit="step")
-            except ImportError:
-                pass
-        self.writer = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(run / "tensorboard"))
-        except ImportError:  # TensorBoard is optional
-            pass
-
-    def __call__(self, training, losses: dict[str, float]) -> None:
-        step = training.state.global_step
-        epoch = training.state.epoch + 1
-        if self.bar is not None:
-            self.bar.set_description(f"epoch {epoch}/{training.config.total_epochs}")
-            self.bar.set_postfix(
-                {k: f"{losses[k]:.3f}" for k in ("g_gan", "g_feat", "d_fake", "d_real")}
+def check_pair_channels(recipe: dict[str, Any], config: TrainingConfig) -> None:
+    """Image-to-image folder data: the first training pair has the configured channels."""
+    data = recipe["data"]
+    if not config.image_input or data["kind"] != "folder":
+        return
+    sample = make_dataset(data, "train")[0]
+    sides = (("input", "input_nc", "A", config.input_channels),
+             ("image", "output_nc", "B", config.image_channels))  # fmt: skip
+    for key, setting, side, expected in sides:
+        found = sample[key].shape[0]
+        if found != expected:
+            raise SystemExit(
+                f"data.{setting}={expected}, but the images in {data['root']}/train_{side} have "
+                f"{found} channel{'s' if found != 1 else ''}: use --set data.{setting}={found}"
             )
-            self.bar.update(1)
-        elif self.line_every and step % self.line_every == 0:
-            shown = " ".join(
-                f"{k}={losses[k]:.3f}" for k in ("g_gan", "g_feat", "d_fake", "d_real")
-            )
-            elapsed = time.perf_counter() - self.started
-            print(
-                f"epoch {epoch}/{training.config.total_epochs} step {step}/{self.total}: {shown} "
-                f"({elapsed:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-        if step % self.log_every == 0:
-            record = {"step": step, "epoch": epoch, "time": time.perf_counter() - self.started}
-            self.log.write(json.dumps({**record, **losses}) + "\n")
-            self.log.flush()
-            if self.writer is not None:
-                for name, value in losses.items():
-                    self.writer.add_scalar(f"train/{name}", value, step)
-        if self.grid_every and step % self.grid_every == 0:
-            self.write_grid(training, step)
-
-    def write_grid(self, training, step: int) -> Path:
-        batch = self.preview["batch"]
-        fake = training.generate(batch)
-        rows = [
-            [label_picture(label, self.palette), generated, real]
-            for label, generated, real in zip(batch["label"], fake, batch["image"], strict=True)
-        ]
-        return save_png(image_grid(rows), self.run / "grids" / f"step_{step:06d}.png")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
-        self.log.close()
 
 
 def command_train(args: argparse.Namespace) -> Path | dict[str, Any]:
+    if getattr(args, "print_config", False):  # show the resolved configuration, train nothing
+        run = Path(args.output)
+        recipe = resume_recipe(args, run) if args.resume else resolve_recipe(args)
+        print(json.dumps(recipe, indent=2))
+        return recipe
     if getattr(args, "dry_run", None) is not None:
         return command_dry_run(args)
     if getattr(args, "dry_run_size", None) is not None:
@@ -677,6 +516,7 @@ def command_train(args: argparse.Namespace) -> Path | dict[str, Any]:
     else:
         recipe = resolve_recipe(args)
     config = training_config(recipe, run)
+    check_pair_channels(recipe, config)
     training = build_training(config, resume=resume, context=context)
     state = training.state
     if state.epoch >= config.total_epochs:
@@ -686,128 +526,27 @@ def command_train(args: argparse.Namespace) -> Path | dict[str, Any]:
             "nothing to train. Extend it with --epochs or --decay-epochs (the totals, e.g. "
             f"--epochs {config.epochs + 1})"
         )
-    if is_main:
-        write_json(run / RECIPE_FILE, recipe)
     dataset = make_dataset(recipe["data"], "train", train=True)
-    result = None
-    if is_main:
-        val = make_dataset(recipe["data"], "val")
-        preview = {"batch": next(first_batches(val, 4, 4)), "num_samples": len(dataset)}
-        monitor = TrainingMonitor(run, recipe, training, preview)
-    try:
-        result = training.fit(dataset, on_step=monitor if is_main else None)
-        if is_main:
-            monitor.write_grid(training, training.state.global_step)
-    finally:
-        if is_main:
-            monitor.close()
-    if is_main:
-        print(f"trained {result.global_step} steps; checkpoint {result.checkpoint}")
-        if recipe.get("smoke"):
-            print("(a --smoke run: it checks the pipeline and learns nothing)")
-        write_index(run)
+    if not is_main:  # every rank trains; only the first writes
+        training.fit(dataset)
+        return run
+    write_json(run / RECIPE_FILE, recipe)
+    preview = next(first_batches(make_dataset(recipe["data"], "val"), 4, 4))
+    grid_every = recipe["recipe"]["grid_every"]
+    monitor = TrainingMonitor(run, training, num_samples=len(dataset), preview=preview,
+                              palette=palette_for(recipe), grid_every=grid_every)  # fmt: skip
+    with monitor:
+        result = training.fit(dataset, on_step=monitor)
+        monitor.write_grid(training, result.global_step)
+    print(f"trained {result.global_step} steps; checkpoint {result.checkpoint}")
+    if recipe.get("smoke"):
+        print("(a --smoke run: it checks the pipeline and learns nothing)")
+    write_run_report(run)
     return run
 
 
 # ------------------------------------------------------------------------------- dry run
 DRY_RUN_FILE = "dry_run.json"
-DRY_RUN_STAGE_ONE = "dry_run_stage1"  # the stage-1 checkpoint folder a stage-2 dry run makes
-# torchvision's ImageNet VGG19 file in the torch hub cache, where the VGG loss looks it up.
-VGG19_IMAGENET_FILE = "vgg19-dcbb9e9d.pth"
-
-
-def dry_run_size(recipe: dict[str, Any]) -> tuple[int, int]:
-    """(H, W) of a dry run: the preset's full training resolution.
-
-    Synthetic data trains at ``data.size``; Cityscapes and folder data at ``data.width`` (1024
-    when unset) and half that height, the 2:1 frames of Cityscapes after ``ScaleWidth``.
-    """
-    data = recipe["data"]
-    if data["kind"] == "synthetic":
-        height, width = data["size"]
-        return int(height), int(width)
-    width = int(data.get("width") or 1024)
-    return width // 2, width
-
-
-def _dry_run_vgg(values: dict[str, Any]) -> str | None:
-    """Random VGG weights when the ImageNet file is not cached (it cannot be downloaded here);
-    returns the note to print, or None when nothing changed."""
-    losses = TrainingConfig.from_dict(copy.deepcopy(values)).losses
-    if losses.vgg_weight == 0 or losses.vgg_weights != "imagenet":
-        return None
-    path = Path(torch.hub.get_dir()) / "checkpoints" / VGG19_IMAGENET_FILE
-    if path.is_file():
-        return None
-    values.setdefault("losses", {})["vgg_weights"] = None
-    return (
-        f"VGG loss with random weights: the ImageNet VGG19 file {path} is not present (the "
-        "cost per step is the same)"
-    )
-
-
-def _dry_run_stage_one(values: dict[str, Any], run: Path) -> Path:
-    """Save the initial weights of the stage-1 model that stage-2 ``values`` grow from."""
-    stage_one = copy.deepcopy(values)
-    stage_one.update(
-        stage="global",
-        global_checkpoint=None,
-        freeze_global_epochs=0,
-        compile=False,
-        channels_last=False,
-        precision="fp32",
-        device="cpu",  # built beside the device: it takes no part in the measured memory
-        output_dir=str(run / DRY_RUN_STAGE_ONE),
-    )
-    stage_one["losses"] = {**stage_one.get("losses", {}), "vgg_weight": 0.0}  # weights only
-    return build_training(TrainingConfig.from_dict(stage_one)).save()
-
-
-def _peak_rss_mib() -> float | None:
-    """The peak resident set size of this process in MiB (None where unknown)."""
-    try:
-        import resource
-    except ImportError:  # not on Unix
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes, else KiB
-
-
-def _text_table(rows: list[tuple[str, ...]]) -> str:
-    width = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [" | ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows]
-    lines.insert(1, "-+-".join("-" * w for w in width))
-    return "\n".join(lines)
-
-
-def format_dry_run(result: dict[str, Any]) -> str:
-    """The table of a dry run: one row under the header."""
-
-    def millions(count: int | None) -> str:
-        return "-" if count is None else f"{count / 1e6:.2f}"
-
-    def seconds(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
-    params = result["parameters"]
-    memory = result["peak_memory_mib"]
-    height, width = result["resolution"]
-    header = ("preset", "stage", "resolution", "device", "precision", "G (M)", "D (M)",
-              "E (M)", "s/step (median)", "s/step (first)", "peak memory (MiB)")  # fmt: skip
-    row = (
-        result["preset"],
-        result["stage"],
-        f"{height}x{width}, batch {result['batch_size']}",
-        result["device"],
-        result["precision"],
-        millions(params["generator"]),
-        millions(params["discriminator"]),
-        millions(params["encoder"]),
-        seconds(result["median_step_s"]),
-        seconds(result["first_step_s"]),
-        "-" if memory is None else f"{memory:.0f} ({result['peak_memory_kind']})",
-    )
-    return _text_table([header, row])
 
 
 def command_dry_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -816,88 +555,17 @@ def command_dry_run(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("--dry-run measures a new model: it does not combine with --resume")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise SystemExit("--dry-run runs in one process: start it without torchrun")
-    if args.dry_run < 1:
-        raise SystemExit(f"--dry-run needs at least 1 step, got {args.dry_run}")
     run = Path(args.output)
     recipe = resolve_recipe(args)
-    values = recipe["training"]
-    notes = []
-    vgg_note = _dry_run_vgg(values)
-    if vgg_note is not None:
-        notes.append(vgg_note)
-    if values.get("stage") == "local" and not values.get("global_checkpoint"):
-        values["global_checkpoint"] = str(_dry_run_stage_one(values, run))
-        notes.append(f"stage-1 checkpoint (initial weights) kept at {values['global_checkpoint']}")
-    config = training_config(recipe)  # no output_dir: the dry run saves no checkpoint
-    height, width = args.dry_run_size or dry_run_size(recipe)
-    training = build_training(config)
-    multiple = training.models.generator.size_multiple
-    if height % multiple or width % multiple:
-        raise SystemExit(
-            f"the dry run size {height}x{width} must be a multiple of {multiple} (the "
-            "generator's downsamplings)"
-        )
-    scenes = SyntheticScenes(
-        args.dry_run * config.batch_size, size=(height, width), seed=config.seed, split="train"
-    )
-    batches = list(first_batches(scenes, len(scenes), config.batch_size))
-    device = training.device
-    cuda = device.type == "cuda"
-    if cuda:
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-    step_seconds = []
-    for batch in batches:
-        begun = time.perf_counter()
-        training.step(batch)  # returns floats: the step has finished on the device
-        if cuda:
-            torch.cuda.synchronize(device)
-        step_seconds.append(time.perf_counter() - begun)
-    networks = training.models.networks()
-    result = {
-        "preset": recipe["preset"],
-        "stage": config.stage,
-        "resolution": [height, width],
-        "batch_size": config.batch_size,
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if cuda else platform_name(),
-        "precision": config.precision,
-        "channels_last": config.channels_last,
-        "compile": config.compile,
-        "vgg_weights": config.losses.vgg_weights if config.losses.vgg_weight > 0 else None,
-        "parameters": {
-            name: (
-                None
-                if networks.get(name) is None
-                else sum(p.numel() for p in networks[name].parameters())
-            )
-            for name in ("generator", "discriminator", "encoder")
-        },
-        "steps": len(step_seconds),
-        "first_step_s": step_seconds[0],
-        "median_step_s": statistics.median(step_seconds[1:]) if len(step_seconds) > 1 else None,
-        "step_seconds": step_seconds,
-        "peak_memory_mib": (
-            torch.cuda.max_memory_allocated(device) / 2**20 if cuda else _peak_rss_mib()
-        ),
-        "peak_memory_kind": "CUDA allocated" if cuda else "process peak RSS",
-        "global_checkpoint": config.global_checkpoint,
-        "notes": notes,
-        "config": config.to_dict(),
-    }
+    size = tuple(args.dry_run_size or dry_run_size(recipe["data"]))
+    result = dry_run(training_config(recipe), steps=args.dry_run, size=size, folder=run)
+    result = {"preset": recipe["preset"], **result}
     write_json(run / DRY_RUN_FILE, result)
     print(format_dry_run(result))
-    for note in notes:
+    for note in result["notes"]:
         print(f"note: {note}")
     print(f"wrote {run / DRY_RUN_FILE}")
     return result
-
-
-def platform_name() -> str:
-    """The CPU's name, as far as Python knows it."""
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 # ------------------------------------------------------------------------------- encode
@@ -912,8 +580,9 @@ def command_encode_features(args: argparse.Namespace) -> Path:
     config = training.config
     bank = FeatureBank(config.encoder.feature_channels)
     dataset = make_dataset(recipe["data"], "train")
+    synthesizer = synthesizer_for(training)
     for batch in first_batches(dataset, len(dataset), args.batch_size):
-        features = encode(training, batch["image"], batch["instance"])
+        features = synthesizer.encode(batch["image"], batch["instance"])
         bank.add(features, batch["instance"], batch["label"])
     n_clusters = args.n_clusters or settings["n_clusters"]
     min_area = settings["min_area"] if args.min_area is None else args.min_area
@@ -928,7 +597,7 @@ def command_encode_features(args: argparse.Namespace) -> Path:
             f"car styles: {styles['num_styles']} clusters for instance {styles['instance_id']}; "
             f"largest mean-colour difference {styles['max_difference']:.3f} (RGB L2 on [0, 1])"
         )
-    write_index(run)
+    write_run_report(run)
     return path
 
 
@@ -948,10 +617,11 @@ def render_styles(run: Path, recipe, training, bank: FeatureBank, style_class: i
     sample = collate([val[index]])
     label, instance = sample["label"], sample["instance"]
     centers = bank.centers[style_class]
-    images = []
-    for cluster in range(centers.shape[0]):
-        features = bank_features(bank, instance, label, {instance_id: cluster})
-        images.append(synthesize(training, label, instance, features)[0])
+    synthesizer = synthesizer_for(training, bank)
+    images = [
+        synthesizer(label, instance, {instance_id: cluster})[0]
+        for cluster in range(centers.shape[0])
+    ]
     images = torch.stack(images)
     mask = instance == instance_id
     colours = (masked_mean_colour(images, mask) + 1) / 2  # RGB on [0, 1]
@@ -1003,14 +673,26 @@ def output_name(source: str) -> str:
     return f"{stem}.png"
 
 
+def save_output(image: Tensor, path: Path) -> Path:
+    """A generated (C, H, W) image: a PNG for 1 or 3 channels, else ``.npy`` of (H, W, C)
+    float32 in [-1, 1] (image-to-image runs with other channel counts), the layout that
+    ``PairedFolderDataset`` reads back."""
+    if image.shape[0] in (1, 3):
+        return save_png(image, path)
+    path = path.with_suffix(".npy")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as file:
+        np.save(file, image.clamp(-1, 1).permute(1, 2, 0).float().numpy(), allow_pickle=False)
+    os.replace(temporary, path)
+    return path
+
+
 def command_generate(args: argparse.Namespace) -> Path:
     run = Path(args.run)
     recipe, training = load_run(run, device=args.device, precision=args.precision)
-    onnx = None
-    if args.onnx is not None:
-        from condgan_blocks.export import OnnxGenerator
-
-        onnx = OnnxGenerator(args.onnx)
+    bank = load_bank(run, training) if args.features == "bank" else None
+    synthesizer = synthesizer_for(training, bank, onnx_path=args.onnx)
     if args.folder is not None:
         dataset = PairedFolderDataset(
             args.folder,
@@ -1022,40 +704,47 @@ def command_generate(args: argparse.Namespace) -> Path:
         dataset = make_dataset(recipe["data"], args.split)
     if args.size is not None and recipe["data"]["kind"] == "synthetic" and args.folder is None:
         dataset = SyntheticScenes(len(dataset), size=tuple(args.size), split=args.split)
-    bank = load_bank(run, training) if args.features == "bank" else None
     choices = read_choices(args.choices)
     out = Path(args.output) if args.output else run / "generated"
     count = args.num if args.num is not None else recipe["recipe"]["num_generate"]
     palette = palette_for(recipe)
     rows = []
     for offset, batch in enumerate(first_batches(dataset, count, 1)):
-        label, instance = batch["label"], batch.get("instance")
-        if instance is None:
-            instance = label
-        features = None
-        if training.models.encoder is not None:
-            if args.features == "encode":
-                features = encode(training, batch["image"], instance)
-            else:
-                chosen = None
-                if choices is not None:
-                    chosen = choices.get(batch["path"][0], choices.get("*", {}))
-                    present = set(instance.unique().tolist())  # global choices: ids here only
-                    chosen = {k: v for k, v in chosen.items() if k in present}
-                features = bank_features(bank, instance, label, chosen, seed=args.seed + offset)
-        fake = synthesize(training, label, instance, features, precision=args.precision, onnx=onnx)
-        save_png(fake[0], out / output_name(batch["path"][0]))
-        row = [label_picture(label[0], palette), fake[0]]
+        if "label" in batch:
+            label, instance = batch["label"], batch.get("instance")
+            if instance is None:
+                instance = label
+            first = label_picture(label[0], palette)
+        else:  # image to image (num_classes=0): the input image is the condition
+            label, instance = batch["input"], batch.get("instance")
+            first = image_picture(label[0])
+        if training.models.encoder is not None and args.features == "encode":
+            fake = synthesizer(label, instance, image=batch["image"])
+        else:
+            chosen = None
+            if choices is not None and bank is not None:
+                chosen = choices.get(batch["path"][0], choices.get("*", {}))
+                present = set(instance.unique().tolist())  # global choices: ids here only
+                chosen = {k: v for k, v in chosen.items() if k in present}
+            fake = synthesizer(label, instance, chosen, seed=args.seed + offset)
+        save_output(fake[0], out / output_name(batch["path"][0]))
+        row = [first, image_picture(fake[0])]
         if "image" in batch:
-            row.append(batch["image"][0])
+            row.append(image_picture(batch["image"][0]))
         rows.append(row)
     save_png(image_grid(rows), out / "grid.png")
     print(f"wrote {len(rows)} images to {out}")
-    write_index(run)
+    write_run_report(run)
     return out
 
 
 # ------------------------------------------------------------------------------- evaluate
+SEGMENTER_ADVICE = (
+    "train it longer (--set recipe.segmenter_epochs=N on train, then evaluate "
+    "--retrain-segmenter) or pass --segmenter"
+)
+
+
 def get_segmenter(args, recipe, run: Path, device: str):
     """The user's model (--segmenter), else the cached one, else one trained on real images."""
     if args.segmenter is not None:
@@ -1082,22 +771,45 @@ def get_segmenter(args, recipe, run: Path, device: str):
     return net.eval()
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    rows = [("images", "pixel accuracy", "mean IoU")]
-    names = {"generated": "pix2pixHD (ours)", "real": "real images (oracle)",
-             "flat": "flat colours (floor)"}  # fmt: skip
-    for key, name in names.items():
-        scores = results[key]
-        rows.append((name, f"{100 * scores['pixel_accuracy']:.2f}", f"{scores['mean_iou']:.4f}"))
-    width = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [" | ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows]
-    lines.insert(1, "-+-".join("-" * w for w in width))
-    return "\n".join(lines)
+def evaluate_pairs(args: argparse.Namespace, run: Path, recipe, training) -> dict[str, Any]:
+    """Image-to-image runs have no labels to segment: the generated images are compared with
+    their targets, as means over the images of the L1 distance (on [-1, 1]), the PSNR (dB, on a
+    span of 2) and the SSIM (11x11 Gaussian window, smaller for smaller images)."""
+    val = make_dataset(recipe["data"], args.split)
+    count = len(val) if args.num is None else min(args.num, len(val))
+    synthesizer = synthesizer_for(training)
+    scores: dict[str, list[float]] = {"l1": [], "psnr": [], "ssim": []}
+    for batch in first_batches(val, count, args.batch_size):
+        instance = batch.get("instance") if training.config.use_instances else None
+        fake, real = synthesizer(batch["input"], instance), batch["image"]
+        window = min(11, *real.shape[-2:])
+        scores["l1"] += (fake - real).abs().flatten(1).mean(1).tolist()
+        scores["psnr"] += psnr(fake, real).tolist()
+        scores["ssim"] += ssim(fake, real, window_size=window).tolist()
+    smoke = bool(recipe.get("smoke", False))
+    results: dict[str, Any] = {}
+    for key, values in scores.items():
+        mean = sum(values) / len(values)
+        results[key] = mean if math.isfinite(mean) else None  # identical images: PSNR inf
+    results.update(num_images=count, split=args.split, smoke=smoke)
+    results["warnings"] = [SMOKE_RUN_WARNING] if smoke else []
+    write_json(run / "evaluation" / "metrics.json", results)
+    shown = {key: "n/a" if v is None else f"{v:.4f}" for key, v in results.items() if key in scores}
+    print(
+        f"generated vs target, {count} {args.split} images: L1 {shown['l1']} (on [-1, 1]), "
+        f"PSNR {shown['psnr']} dB, SSIM {shown['ssim']}"
+    )
+    for warning in results["warnings"]:
+        print(f"WARNING: {warning}")
+    write_run_report(run)
+    return results
 
 
 def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     run = Path(args.run)
     recipe, training = load_run(run, device=args.device, precision=args.precision)
+    if training.config.image_input:
+        return evaluate_pairs(args, run, recipe, training)
     device = str(training.device)
     segmenter = get_segmenter(args, recipe, run, device)
     config = training.config
@@ -1114,191 +826,32 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     }
     noise = {key: HighFrequencyMeter() for key in scores}
     count = len(val) if args.num is None else min(args.num, len(val))
+    synthesizer = synthesizer_for(training, bank)
+    fid_kid = FidKidMeter.if_available(args.inception_weights, device=device)
     for offset, batch in enumerate(first_batches(val, count, args.batch_size)):
         label, instance = batch["label"], batch.get("instance", batch["label"])
-        features = None
-        if bank is not None:
-            features = bank_features(bank, instance, label, seed=args.seed + offset)
         images = {
-            "generated": synthesize(training, label, instance, features),
+            "generated": synthesizer(label, instance, seed=args.seed + offset),
             "real": batch["image"],
             "flat": flat_colour_image(label, colours),
         }
         for key, image in images.items():
             scores[key].update(segment(segmenter, image.to(device)).cpu(), label)
             noise[key].update(image.float())
-    results: dict[str, Any] = {key: matrix.compute() for key, matrix in scores.items()}
-    for key, meter in noise.items():
-        energy = meter.compute()
-        results[key].update({name: energy[name] for name in HF_KEYS})
-    real_iou = results["real"]["mean_iou"]
-    results["miou_ratio"] = results["generated"]["mean_iou"] / real_iou if real_iou else None
-    for name in HF_KEYS:
-        real_hf = results["real"][name]
-        results[f"{name}_ratio"] = results["generated"][name] / real_hf if real_hf else None
-    results["num_images"] = count
-    results["split"] = args.split
-    results["smoke"] = bool(recipe.get("smoke", False))
-    results["warnings"] = evaluation_warnings(results, recipe, args.segmenter is not None)
+        fid_kid.update(real=images["real"], fake=images["generated"])
+    results = summarize_evaluation(scores, noise)
+    results["fid_kid"] = fid_kid.compute()  # or {"skipped": why}: no Inception weights file
+    smoke = bool(recipe.get("smoke", False))
+    results.update(num_images=count, split=args.split, smoke=smoke)
+    advice = "check the --segmenter model" if args.segmenter else SEGMENTER_ADVICE
+    results["warnings"] = evaluation_warnings(results, smoke=smoke, advice=advice)
     if (run / STYLES_FILE).is_file():
         results["car_styles"] = json.loads((run / STYLES_FILE).read_text())
     write_json(run / "evaluation" / "metrics.json", results)
-    print(format_table(results))
-    print(f"generated / real mean IoU: {format_ratio(results['miou_ratio'])}")
-    print(format_noise(results))
-    for warning in results["warnings"]:
-        print(f"WARNING: {warning}")
-    write_index(run)
+    print(format_evaluation(results))
+    print(format_fid_kid(results["fid_kid"]))
+    write_run_report(run)
     return results
-
-
-SMOKE_WARNING = (
-    "This is a --smoke run: tiny networks trained for a few steps on a few images, and a "
-    "segmenter trained for a couple of epochs. It checks that the pipeline runs; its images "
-    "and scores measure nothing."
-)
-
-
-def evaluation_warnings(results: dict[str, Any], recipe: dict[str, Any], own: bool) -> list[str]:
-    """Why the scores of ``results`` may say nothing about the generator."""
-    warnings = [SMOKE_WARNING] if recipe.get("smoke") else []
-    real, flat = results["real"]["mean_iou"], results["flat"]["mean_iou"]
-    if real <= flat + 1e-3:
-        fix = (
-            "check the --segmenter model"
-            if own
-            else (
-                "train it longer (--set recipe.segmenter_epochs=N on train, then evaluate "
-                "--retrain-segmenter) or pass --segmenter"
-            )
-        )
-        warnings.append(
-            f"The segmenter scores real images no better than flat colour paintings (mean IoU "
-            f"{real:.4f} vs {flat:.4f}): it has not learnt to segment, so the generated / real "
-            f"ratio says nothing about the generator; {fix}."
-        )
-    return warnings
-
-
-def format_ratio(ratio: float | None) -> str:
-    return "n/a (the real images score 0)" if ratio is None else f"{ratio:.3f}"
-
-
-# metrics.json keys of the high-frequency energy (HighFrequencyMeter), per image kind; the
-# generated / real ratio of each is stored as f"{key}_ratio". Older files have none of them.
-HF_KEYS = ("chroma_hf", "luminance_hf")
-
-
-def _times_real(ratio: float | None) -> str:
-    return "n/a, the real images have none" if ratio is None else f"{ratio:.1f}x real"
-
-
-def format_noise(results: dict[str, Any]) -> str:
-    """One line on the high-frequency energy of the generated and the real images, e.g.
-    ``chroma high-frequency: generated 0.041, real 0.008 (5.1x real); luminance: ...``;
-    empty for metrics written before it was measured."""
-    if any(f"{name}_ratio" not in results for name in HF_KEYS):
-        return ""
-    parts = [
-        f"generated {results['generated'][name]:.3f}, real {results['real'][name]:.3f} "
-        f"({_times_real(results[f'{name}_ratio'])})"
-        for name in HF_KEYS
-    ]
-    return f"chroma high-frequency: {parts[0]}; luminance: {parts[1]}"
-
-
-# ------------------------------------------------------------------------------- index.html
-def write_index(run: Path) -> Path:
-    """``index.html``: the evaluation table, car styles, generated results and training grids.
-
-    A smoke run (``"smoke": true`` in ``recipe.json``) opens with a warning that it measures
-    nothing, and so do scores the evaluation flagged.
-    """
-    sections = []
-    recipe_path = run / RECIPE_FILE
-    smoke = recipe_path.is_file() and bool(json.loads(recipe_path.read_text()).get("smoke"))
-    if smoke:
-        sections.append(ReportSection("Smoke run", warnings=[SMOKE_WARNING]))
-    metrics = run / "evaluation" / "metrics.json"
-    if metrics.is_file():
-        results = json.loads(metrics.read_text())
-        header = ("images", "pixel accuracy (%)", "mean IoU", "chroma HF", "luminance HF")
-        names = (("pix2pixHD (ours)", "generated"), ("real images (oracle)", "real"),
-                 ("flat colours (floor)", "flat"))  # fmt: skip
-        rows = [
-            (
-                name,
-                f"{100 * results[k]['pixel_accuracy']:.2f}",
-                f"{results[k]['mean_iou']:.4f}",
-                *(
-                    "n/a" if results[k].get(hf) is None else f"{results[k][hf]:.4f}"
-                    for hf in HF_KEYS
-                ),
-            )
-            for name, k in names
-        ]
-        text = [
-            f"A segmentation network trained on real training images segments "
-            f"{results['num_images']} {results['split']} images (the paper's Table 1 protocol). "
-            f"Generated / real mean IoU: {format_ratio(results['miou_ratio'])}.",
-        ]
-        if all(f"{hf}_ratio" in results for hf in HF_KEYS):
-            text.append(
-                "High-frequency energy (the HF columns: mean |x - 3x3 box blur| on [0, 1]), "
-                f"generated / real: chroma {_times_real(results['chroma_hf_ratio'])}, "
-                f"luminance {_times_real(results['luminance_hf_ratio'])} (1.0x real: as noisy "
-                "as the real images)."
-            )
-        warnings = [w for w in results.get("warnings", ()) if not (smoke and w == SMOKE_WARNING)]
-        sections.append(
-            ReportSection(
-                "Evaluation",
-                text=text,
-                table=(header, rows),
-                links=[("metrics.json", metrics)],
-                warnings=warnings,
-            )
-        )
-    styles = run / STYLES_FILE
-    if styles.is_file():
-        info = json.loads(styles.read_text())
-        text = [
-            f"Scene {info['scene']}: instance {info['instance_id']} rendered with each of the "
-            f"{info['num_styles']} feature-bank clusters of its class (top-left: labels, "
-            f"bottom-left: the real image). Mean-colour difference inside the object (RGB L2 "
-            f"on [0, 1]): largest {info['max_difference']:.3f}, mean {info['mean_difference']:.3f}."
-        ]
-        sections.append(
-            ReportSection(
-                "Feature bank: one scene, several car styles",
-                text=text,
-                images=[("car styles", run / "car_styles.png")],
-            )
-        )
-    generated = run / "generated"
-    if (generated / "grid.png").is_file():
-        files = sorted(p for p in generated.glob("*.png") if p.name != "grid.png")
-        sections.append(
-            ReportSection(
-                "Generated (labels | generated | real)",
-                images=[("generated", generated / "grid.png")],
-                links=[(p.name, p) for p in files],
-            )
-        )
-    grids = sorted((run / "grids").glob("step_*.png"))
-    if grids:
-        sections.append(
-            ReportSection(
-                "Training (labels | generated | real)",
-                images=[(grids[-1].stem, grids[-1])],
-                links=[(p.stem, p) for p in grids],
-            )
-        )
-    links = [
-        (name, run / name) for name in (RECIPE_FILE, "metrics.jsonl") if (run / name).is_file()
-    ]
-    sections.append(ReportSection("Run", text=[f"Run folder: {run}"], links=links))
-    return write_index_html(run / "index.html", f"pix2pixHD run: {run.name}", sections)
 
 
 # ------------------------------------------------------------------------------- demo
@@ -1328,7 +881,7 @@ def command_demo(args: argparse.Namespace) -> dict[str, Any]:
     write_json(Path(args.output) / "timings.json", timings)
     print(f"demo finished in {total / 60:.1f} min ({timings}); open {args.output}/index.html")
     if args.smoke:
-        print(f"WARNING: {SMOKE_WARNING}")
+        print(f"WARNING: {SMOKE_RUN_WARNING}")
     return {"timings": timings, **results}
 
 
@@ -1353,17 +906,14 @@ def editor_server(
 ) -> EditorServer:
     """An (unstarted) editor server on scene ``index`` of ``split``, with the run's G and bank."""
     recipe, training = load_run(run, device=device)
+    if training.config.image_input:
+        raise SystemExit(f"edit paints label maps; {run} trains image to image (num_classes=0)")
     bank = load_bank(run, training)
     sample = make_dataset(recipe["data"], split)[index]
     label, instance = sample["label"], sample.get("instance", sample["label"])
-
-    def generate(label: Tensor, instance: Tensor, choices: dict[int, int]) -> Tensor:
-        features = None if bank is None else bank_features(bank, instance, label, choices)
-        return synthesize(training, label, instance, features)[0]
-
-    num_styles = {} if bank is None else {k: len(v) for k, v in bank.centers.items()}
+    # The session calls synthesizer(labels, instances, choices): the generate path's images.
     session = EditorSession(
-        label, instance, classes=editor_classes(recipe), generate=generate, num_styles=num_styles
+        label, instance, classes=editor_classes(recipe), generate=synthesizer_for(training, bank)
     )
     return EditorServer(session, port=port)
 
@@ -1382,7 +932,65 @@ def command_edit(args: argparse.Namespace) -> None:
         server.server_close()
 
 
+# ------------------------------------------------------------------------------- prepare
+def command_prepare(args: argparse.Namespace) -> Any:
+    """Convert colour label images (and photos) into the pix2pixHD folder layout."""
+    try:
+        result = prepare_folder(
+            args.labels,
+            args.output,
+            images=args.images,
+            phase=args.phase,
+            palette=args.palette,
+            thing_classes=args.things,
+            connectivity=args.connectivity,
+            overwrite=args.overwrite,
+        )
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"prepare: {error}") from error
+    folders = "_label, _inst" + (", _img" if result.with_images else "")
+    print(f"wrote {result.num_samples} samples to {result.root}/{result.phase}{{{folders}}}")
+    n = result.num_classes
+    sizes = f" --set data.label_nc={n} --set training.num_classes={n}"
+    print(
+        "train with: pix2pixhd.py train --preset folder --data-root "
+        f"{result.root}{sizes if n != CITYSCAPES_NUM_CLASSES else ''}"
+    )
+    if not (result.root / "test_label").is_dir():
+        print(f"(training validates on {result.root}/test_*: prepare them with --phase test)")
+    return result
+
+
 # ------------------------------------------------------------------------------- CLI
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows the defaults, except None ones: the help of such a flag says where its value
+    comes from (for train: each preset's value)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def preset_values(dest: str, presets: dict[str, dict[str, Any]]) -> str:
+    """What each of ``presets`` (name -> preset) resolves the train flag ``dest`` to:
+    ``presets: demo: 8, folder: 100, ...``, or ``every preset: 0``."""
+    key = TRAIN_FLAGS[dest][1]
+    parts = {}
+    for name, preset in presets.items():
+        if dest == "instance_features":
+            value = preset["training"].get("encoder") is not None
+        elif key[0] == "training":  # the TrainingConfig default where the preset sets none
+            config = TrainingConfig.from_dict(copy.deepcopy(preset["training"]))
+            value = getattr(config, key[1])
+        else:
+            value = get_nested(preset, key)
+        parts[name] = json.dumps(value)
+    if len(set(parts.values())) == 1:
+        return f"every preset: {next(iter(parts.values()))}"
+    return "presets: " + ", ".join(f"{name}: {value}" for name, value in parts.items())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pix2pixhd.py",
@@ -1390,7 +998,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    help_format = argparse.ArgumentDefaultsHelpFormatter
+    help_format = HelpFormatter
 
     train = commands.add_parser(
         "train", help="train a model", formatter_class=help_format,
@@ -1399,46 +1007,23 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     train.add_argument(
         "--preset",
-        choices=sorted(PRESETS),
+        choices=preset_names(),
         default=argparse.SUPPRESS,  # unset unless given: --resume refuses a changed preset
         help="demo: synthetic scenes on CPU; cityscapes-global: stage 1 (G1, "
         "1024x512, 2 scales); cityscapes-local: stage 2 (G1 + enhancer, "
         "2048x1024, 3 scales, from --global-checkpoint, global frozen for 10 "
-        "epochs); folder: the pix2pixHD folder layout (--data-root) (default: demo)",
+        "epochs); folder: the pix2pixHD folder layout (--data-root) (default: demo); "
+        "each is the file presets/NAME.json beside this script",
+    )
+    train.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a JSON file of the presets' form (training, data, recipe) instead of --preset",
     )
     train.add_argument("--output", default="runs/demo", help="the run folder")
-    train.add_argument(
-        "--smoke",
-        action="store_true",
-        help="tiny sizes and a few steps (checks the pipeline, learns nothing)",
-    )
-    train.add_argument("--data-root", help="dataset folder (cityscapes and folder presets)")
-    train.add_argument(
-        "--global-checkpoint",
-        help="stage-1 checkpoint or run checkpoints folder (cityscapes-local)",
-    )
-    train.add_argument(
-        "--instance-boundary",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="feed the instance boundary map to G and D",
-    )
-    train.add_argument(
-        "--instance-features",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="train the instance feature encoder jointly (needed "
-        "for encode-features and per-object styles)",
-    )
-    train.add_argument("--fake-pool", type=int, help="fake-image pool size for D (0: off)")
-    train.add_argument("--ema", type=float, help="EMA decay of G's weights (e.g. 0.999)")
-    train.add_argument(
-        "--precision", choices=("fp32", "bf16", "fp16"), help="autocast precision (fp16 needs CUDA)"
-    )
-    train.add_argument(
-        "--channels-last", action="store_true", default=None, help="channels-last memory format"
-    )
-    train.add_argument("--compile", action="store_true", default=None, help="torch.compile G, D, E")
+    for dest, (flag, _, _, options) in TRAIN_FLAGS.items():
+        if dest != "preset":
+            train.add_argument(flag, dest=dest, **options)
     train.add_argument(
         "--resume",
         action="store_true",
@@ -1446,24 +1031,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--decay-epochs, --keep-last, --log-every, --grid-every, --device, --precision, "
         "--compile, --channels-last and --data-root may change",
     )
-    train.add_argument("--epochs", type=int, help="epochs at the initial learning rate")
-    train.add_argument("--decay-epochs", type=int, help="epochs of linear decay to 0")
-    train.add_argument("--batch-size", type=int, help="samples per step and process")
-    train.add_argument("--keep-last", type=int, help="keep only the newest N epoch checkpoints")
-    train.add_argument(
-        "--log-every", type=int, help="log the losses every N steps (metrics.jsonl, stderr)"
-    )
-    train.add_argument("--seed", type=int, help="seed of weights, data order and draws")
     train.add_argument(
         "--device",
         default=argparse.SUPPRESS,  # unset unless given: --resume keeps the run's device
         help="cpu, cuda, cuda:1 or auto (CUDA when present); default: auto, or with --resume "
         "the run's device",
-    )
-    train.add_argument(
-        "--grid-every",
-        type=int,
-        help="write a labels | generated | real PNG grid every N steps (0: off)",
     )
     train.add_argument(
         "--dry-run",
@@ -1481,10 +1053,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("H", "W"),
         help="with --dry-run: train at this size instead of the preset's",
     )
+    train.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved configuration (what OUTPUT/recipe.json would hold, as JSON) "
+        "and exit without training or writing anything",
+    )
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override any value of the resolved config (repeatable), e.g. "
                        "training.generator.num_blocks=6, data.num_train=800, "
                        "recipe.segmenter_epochs=10; values are JSON")  # fmt: skip
+    presets = {name: read_preset(name) for name in preset_names()}
+    for action in train._actions:  # each preset's value, instead of "(default: None)"
+        if action.dest in TRAIN_FLAGS and action.dest not in ("preset", "smoke"):
+            action.help = f"{action.help} ({preset_values(action.dest, presets)})"
     train.set_defaults(func=command_train)
 
     encode_cmd = commands.add_parser(
@@ -1513,7 +1095,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate_cmd.add_argument("--run", required=True, help="the run folder")
     generate_cmd.add_argument("--split", default="val", help="dataset split of the run's data")
     generate_cmd.add_argument("--folder", help="a pix2pixHD-layout folder instead "
-                              "(<folder>/<phase>_label, optional <phase>_inst)")  # fmt: skip
+                              "(<folder>/<phase>_label, optional <phase>_inst; <phase>_A "
+                              "for image-to-image runs)")  # fmt: skip
     generate_cmd.add_argument("--phase", default="test", help="phase prefix with --folder")
     generate_cmd.add_argument("--num", type=int, help="number of images (default: the preset's)")
     generate_cmd.add_argument(
@@ -1550,7 +1133,8 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="the paper's segmentation scores", formatter_class=help_format,
         description="Segment generated validation images with a network trained on REAL "
         "training images and score them against the input labels, beside real images (the "
-        "oracle) and flat-colour paintings (the floor). Writes RUN/evaluation/metrics.json.",
+        "oracle) and flat-colour paintings (the floor); image-to-image runs (data.label_nc=0) "
+        "get L1, PSNR and SSIM against the targets. Writes RUN/evaluation/metrics.json.",
     )  # fmt: skip
     evaluate_cmd.add_argument("--run", required=True, help="the run folder")
     evaluate_cmd.add_argument("--segmenter", help="a TorchScript (or .pt2) segmenter to use "
@@ -1566,6 +1150,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--precision", choices=("fp32", "bf16"), help="G's precision")
     evaluate_cmd.add_argument("--seed", type=int, default=0, help="seed of styles and segmenter")
     evaluate_cmd.add_argument("--device", default="auto", help="cpu, cuda, ...")
+    evaluate_cmd.add_argument(
+        "--inception-weights",
+        help="Inception-v3 FID weights (pt_inception-2015-12-05-6726825d.pth) for FID and KID; "
+        "default $CONDGAN_INCEPTION_WEIGHTS, then the torch hub checkpoints folder; skipped "
+        "(with a note) when missing",
+    )
     evaluate_cmd.set_defaults(func=command_evaluate)
 
     edit_cmd = commands.add_parser(
@@ -1579,6 +1169,28 @@ def build_parser() -> argparse.ArgumentParser:
     edit_cmd.add_argument("--index", type=int, default=0, help="index of the first scene")
     edit_cmd.add_argument("--device", default="auto", help="cpu, cuda, ...")
     edit_cmd.set_defaults(func=command_edit)
+
+    prepare_cmd = commands.add_parser(
+        "prepare", help="colour label images -> the pix2pixHD folder layout",
+        formatter_class=help_format,
+        description="Convert colour-coded label images (and their photos) into OUTPUT/"
+        "<phase>_label (class ids), <phase>_inst (instance ids: connected components of the "
+        "thing classes, class*1000+k) and <phase>_img, which train --preset folder reads.",
+    )  # fmt: skip
+    prepare_cmd.add_argument("--labels", required=True, help="folder of colour label PNGs")
+    prepare_cmd.add_argument("--images", help="folder of photos, paired with labels by name")
+    prepare_cmd.add_argument("--output", required=True, help="the dataset folder to write")
+    prepare_cmd.add_argument("--phase", default="train", help="folder prefix: train or test")
+    prepare_cmd.add_argument("--palette", default="cityscapes", help="cityscapes or a JSON "
+                             'file {"id": [r, g, b], ...}')  # fmt: skip
+    prepare_cmd.add_argument("--things", type=int, nargs="*", help="thing class ids that get "
+                             "instances (default: 24..33 with the cityscapes palette, none "
+                             "else)")  # fmt: skip
+    prepare_cmd.add_argument("--connectivity", type=int, choices=(4, 8), default=8,
+                             help="object pixels touch by edges (4) or corners (8)")  # fmt: skip
+    prepare_cmd.add_argument("--overwrite", action="store_true",
+                             help="replace non-empty OUTPUT/<phase>_* folders")  # fmt: skip
+    prepare_cmd.set_defaults(func=command_prepare)
 
     demo = commands.add_parser(
         "demo", help="train -> encode-features -> generate -> evaluate on synthetic scenes",
@@ -1600,6 +1212,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> Any:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:  # the original's option names (--name, --niter, --netG local, ...) as aliases
+        argv = translate_command_line(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:
+        raise SystemExit(f"pix2pixhd.py: error: {error}") from None
     args = build_parser().parse_args(argv)
     if getattr(args, "train_args", None) and args.train_args[0] == "--":
         args.train_args = args.train_args[1:]

@@ -22,6 +22,7 @@ from condgan_blocks import (
     GANLoss,
     LocalEnhancer,
     MultiscaleDiscriminator,
+    Synthesizer,
     init_weights,
     instance_boundary,
     one_hot_labels,
@@ -72,9 +73,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
     fixed = collate([scenes[0]])
-    with torch.no_grad():
-        before = generator.eval()(condition(fixed))[0]
-    generator.train()
+    # Generation: eval mode, no gradients, any size (padded and cropped back), the same input.
+    synthesizer = Synthesizer(generator, num_classes)
+    before = synthesizer(fixed["label"], fixed["instance"])[0]
 
     losses = {}
     for step in range(args.steps):
@@ -99,8 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"step {step + 1}: " + "  ".join(f"{k} {v:.4f}" for k, v in losses.items()))
     # --- end of the model -----------------------------------------------------------------------
 
-    with torch.no_grad():
-        after = generator.eval()(condition(fixed))[0]  # generate in eval mode
+    after = synthesizer(fixed["label"], fixed["instance"])[0]
     label_rgb = SyntheticScenes.colorize(fixed["label"][0]).float() / 127.5 - 1
     for name, image in (("label", label_rgb), ("real", fixed["image"][0])):
         save_png(image, args.output / f"{name}.png")

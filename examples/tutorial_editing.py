@@ -24,14 +24,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from condgan_blocks import FeatureBank
+from condgan_blocks import FeatureBank, Synthesizer
 from condgan_blocks.data import SYNTHETIC_CLASSES, SyntheticScenes, collate
-from condgan_blocks.editing import (
-    generator_input,
-    paint_instance,
-    relabel_instance,
-    remove_instance,
-)
+from condgan_blocks.editing import paint_instance, relabel_instance, remove_instance
 from condgan_blocks.training import (
     DiscriminatorConfig,
     EncoderConfig,
@@ -76,15 +71,14 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     for step in range(args.steps):
         losses = training.step(collate([scenes[step % len(scenes)]]))
         print(f"step {step + 1}: g_total {losses['g_total']:.3f}  d_total {losses['d_total']:.3f}")
-    encoder, generator = training.models.encoder.eval(), training.generator.eval()
 
-    # 2. The feature bank: one vector per instance, K-means per class.
+    # 2. The feature bank: one vector per instance, K-means per class. The Synthesizer is the
+    # one inference path (E and G in eval mode, any image size, the training's condition).
     bank = FeatureBank(config.encoder.feature_channels)
-    with torch.no_grad():
-        for index in range(len(scenes)):
-            batch = collate([scenes[index]])
-            features = encoder(batch["image"], batch["instance"])  # constant per instance
-            bank.add(features, batch["instance"], batch["label"])
+    for index in range(len(scenes)):
+        batch = collate([scenes[index]])
+        features = Synthesizer.from_training(training).encode(batch["image"], batch["instance"])
+        bank.add(features, batch["instance"], batch["label"])  # features: constant per instance
     bank.fit(n_clusters=args.clusters, min_area=1 / 256)
     bank.save(args.output / "bank.npz")
     print(f"{bank.num_instances} instances; centres per class:", end=" ")
@@ -101,9 +95,10 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     seed = torch.Generator().manual_seed(0)
     styles = bank.sample(instances, labels, generator=seed)  # one random style per object
 
-    def generate(labels, instances, features):
-        with torch.no_grad():
-            return generator(generator_input(labels, instances, scenes.num_classes, features))[0]
+    synthesizer = Synthesizer.from_training(training, bank=bank)
+
+    def generate(labels, instances, features):  # explicit features: the styles composed here
+        return synthesizer(labels, instances, features=features)[0]
 
     before = generate(labels, instances, styles)
     written = {}

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from condgan_blocks import Synthesizer
 from condgan_blocks.compat import pix2pixhd
 from condgan_blocks.data import SyntheticScenes
-from condgan_blocks.editing import generator_input
 
 # The options of a small "netG local" run, as the original's train.py prints them to opt.txt.
 TINY_OPTIONS = {
@@ -88,19 +88,18 @@ def main(argv: list[str] | None = None) -> torch.Tensor:
     print(f"loaded {type(generator).__name__} from {experiment.files['G']} (eval mode)")
 
     # The generator's input, built as the original does: one-hot labels, then the instance
-    # boundary map unless --no_instance. (A real Cityscapes model takes label_nc=35 maps:
-    # use CityscapesDataset instead of the synthetic scenes.)
+    # boundary map unless --no_instance; the Synthesizer builds it, pads the maps to the
+    # generator's size multiple and crops the image back. (A real Cityscapes model takes
+    # label_nc=35 maps: use CityscapesDataset instead of the synthetic scenes.)
     label_nc = options["label_nc"]
     sample = SyntheticScenes(1, size=(args.size, 2 * args.size))[0]
     labels, instances = sample["label"][None], sample["instance"][None]
     if int(labels.max()) >= label_nc:
         raise ValueError(f"the synthetic scenes use 7 classes; this model has label_nc={label_nc}")
-    instances = None if options.get("no_instance", False) else instances
-    with torch.no_grad():
-        image = generator(generator_input(labels, instances, label_nc))
+    use_instances = not options.get("no_instance", False)
+    image = Synthesizer(generator, label_nc, use_instances=use_instances)(labels, instances)
     if written is not None:  # same weights, same outputs
-        with torch.no_grad():
-            expected = written(generator_input(labels, instances, label_nc))
+        expected = Synthesizer(written, label_nc, use_instances=use_instances)(labels, instances)
         torch.testing.assert_close(image, expected)
         print("the loaded generator reproduces the saved network's output")
     label_rgb = SyntheticScenes.colorize(sample["label"]).float() / 127.5 - 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from condgan_blocks.data import SYNTHETIC_CLASSES, SyntheticScenes
-from condgan_blocks.editing import generator_input
 from condgan_blocks.editor import EditorClass, EditorSession
+from condgan_blocks.synthesis import generator_input_from_labels
 
 CLASSES = [EditorClass(c.id, c.name, c.is_thing, c.color) for c in SYNTHETIC_CLASSES]
 NUM_STYLES = 3
@@ -40,7 +40,7 @@ def tiny_generate(num_classes=7, calls=None):
             mask = instances[0, 0] == instance_id
             class_id = int(labels[0, 0][mask][0])
             features[0][:, mask] = centers[class_id, cluster][:, None]
-        x = generator_input(labels, instances, num_classes, features)
+        x = generator_input_from_labels(labels, num_classes, instances=instances, features=features)
         return torch.tanh(conv(x))[0]
 
     return generate

@@ -30,10 +30,10 @@ from condgan_blocks._checks import (
     check_architecture_size,
 )
 from condgan_blocks.compat import pix2pixhd
-from condgan_blocks.generators.global_generator import global_generator_size
-from condgan_blocks.instance.encoder import instance_encoder_size
-from condgan_blocks.generators.local_enhancer import local_enhancer_size
 from condgan_blocks.discriminators.nlayer import nlayer_discriminator_size
+from condgan_blocks.generators.global_generator import global_generator_size
+from condgan_blocks.generators.local_enhancer import local_enhancer_size
+from condgan_blocks.instance.encoder import instance_encoder_size
 
 NORMS = st.sampled_from(["instance", "batch", "none"])
 

@@ -7,6 +7,7 @@ anchors of the built HTML.
 
 from __future__ import annotations
 
+import ast
 import html
 import importlib
 import importlib.util
@@ -27,8 +28,12 @@ PUBLIC_MODULES = (
     "condgan_blocks.data",
     "condgan_blocks.editing",
     "condgan_blocks.editor",
+    "condgan_blocks.synthesis",
     "condgan_blocks.training",
     "condgan_blocks.export",
+    "condgan_blocks.evaluation",
+    "condgan_blocks.synthesis",
+    "condgan_blocks.visualization",
 )
 MISSING_DOCS_EXTRA = [
     name
@@ -108,6 +113,98 @@ def test_tutorial_pages_show_their_scripts(site):
         assert "def main(argv: list[str] | None = None)" in pages
 
 
+# A Sphinx role (``:class:`X```) is not markup for mkdocstrings: the page shows it verbatim. In the
+# built HTML the backticks have become <code>, so both forms are looked for.
+SPHINX_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|exc|data|obj|const):(?:`|<code>)")
+ARTICLES = {"A", "An", "The"}
+
+
+def _is_private(path: str) -> bool:
+    return any(part.startswith("_") and not part.startswith("__") for part in path.split("."))
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+@needs_mkdocs
+def test_pages_show_no_sphinx_roles_or_private_bases(site):
+    problems = []
+    for page in sorted(site.rglob("*.html")):
+        source = page.read_text(encoding="utf-8")
+        name = page.relative_to(site).as_posix()
+        problems += [f"{name}: {m.group(0)!r}" for m in SPHINX_ROLE.finditer(html.unescape(source))]
+        for bases in re.findall(r'class="doc doc-class-bases">(.*?)</p>', source, re.DOTALL):
+            shown = _text(bases)
+            titles = re.findall(r'title="([^"]+)"', bases)
+            if shown.startswith("Bases: _") or any(_is_private(path) for path in titles):
+                problems.append(f"{name}: private base class shown: {shown} {titles}")
+    assert not problems, "\n".join(problems)
+
+
+@needs_mkdocs
+def test_returns_sections_render_as_one_item(site):
+    """A "Returns:" block is one item: no sentence split over rows, no name column reading "A"."""
+    tables = 0
+    problems = []
+    section = re.compile(
+        r'doc-section-title">(Returns|Yields):</span></p>\s*<table>(.*?)</table>', re.DOTALL
+    )
+    for page in sorted(site.rglob("*.html")):
+        for kind, table in section.findall(page.read_text(encoding="utf-8")):
+            tables += 1
+            header = [_text(cell) for cell in re.findall(r"<th>(.*?)</th>", table, re.DOTALL)]
+            rows = [
+                [_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+                for row in re.findall(
+                    r"<tr class=\"doc-section-item\">(.*?)</tr>", table, re.DOTALL
+                )
+            ]
+            where = f"{page.relative_to(site).as_posix()} {kind}: {rows}"
+            if len(rows) != 1:
+                problems.append(f"{where}: {len(rows)} rows")
+            if "Name" in header:
+                names = {row[header.index("Name")] for row in rows if len(row) == len(header)}
+                if names & ARTICLES:
+                    problems.append(f"{where}: a name column reading {sorted(names & ARTICLES)}")
+    assert tables > 20, f"only {tables} Returns tables found: did the section style change?"
+    assert not problems, "\n".join(problems)
+
+
+def _docstrings(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node, clean=False)
+            if doc:
+                yield getattr(node, "name", "<module>"), doc
+
+
+def test_docstrings_and_pages_use_no_sphinx_roles():
+    """Cheap twin of the built-site check, for a CI without the docs extra."""
+    problems = []
+    for path in sorted(
+        [*(REPO_ROOT / "src").rglob("*.py"), *(REPO_ROOT / "examples").rglob("*.py")]
+    ):
+        for name, doc in _docstrings(path):
+            problems += [
+                f"{path.relative_to(REPO_ROOT)} ({name}): {m.group(0)}"
+                for m in SPHINX_ROLE.finditer(doc)
+            ]
+    for page in sorted(DOCS.rglob("*.md")):
+        prose = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+        problems += [
+            f"{page.relative_to(REPO_ROOT)}: {m.group(0)}" for m in SPHINX_ROLE.finditer(prose)
+        ]
+    assert not problems, "use [`Name`][condgan_blocks.path.Name] instead:\n" + "\n".join(problems)
+
+
+def test_the_sphinx_role_check_finds_roles():
+    assert SPHINX_ROLE.search("see :class:`GlobalGenerator`")
+    assert SPHINX_ROLE.search("see :func:<code>~condgan_blocks.gan_loss</code>")
+    assert not SPHINX_ROLE.search("see [`GlobalGenerator`][condgan_blocks.GlobalGenerator]")
+
+
 def test_concepts_diagram_names_the_classes():
     diagram = re.search(r"```mermaid\n(.*?)```", (DOCS / "concepts.md").read_text(), re.DOTALL)
     assert diagram is not None
@@ -162,7 +259,7 @@ def test_migration_guide_maps_the_original_options():
         "beta1",
     ]
     first_cells = re.findall(r"^\| ([^|]*) \|", guide, flags=re.MULTILINE)
-    mapped = {name for cell in first_cells for name in re.findall(r"`(\w+)", cell)}
+    mapped = {name for cell in first_cells for name in re.findall(r"`(?:--)?(\w+)", cell)}
     assert not [option for option in options if option not in mapped]
     from condgan_blocks.training import TrainingConfig
 

@@ -17,6 +17,7 @@ PUBLIC_MODULES = (
     "condgan_blocks.data",
     "condgan_blocks.editing",
     "condgan_blocks.editor",
+    "condgan_blocks.synthesis",
     "condgan_blocks.evaluation",
     "condgan_blocks.export",
     "condgan_blocks.training",

@@ -32,6 +32,7 @@ from .losses import (
     gan_loss,
     vgg_perceptual_loss,
 )
+from .synthesis import Synthesizer
 
 __all__ = [
     "EnhancerStage",
@@ -47,6 +48,7 @@ __all__ = [
     "NLayerDiscriminator",
     "OneHotLabels",
     "ResnetBlock",
+    "Synthesizer",
     "VGG19Features",
     "VGGPerceptualLoss",
     "__version__",

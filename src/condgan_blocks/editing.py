@@ -5,9 +5,10 @@ map (one id per pixel), each of shape (N, 1, H, W) or (N, H, W). Every helper re
 tensors with the shapes and dtypes of its inputs and never modifies them. An edit applies to
 every image of the batch that holds the instance; slice the batch to edit one image.
 
-After editing, :func:`generator_input` rebuilds what the generator takes: one-hot labels, the
-boundary map and (optionally) a feature map, e.g. ``FeatureBank.feature_map(instances, choices,
-labels)`` for per-object styles.
+After editing, [`Synthesizer`][condgan_blocks.synthesis.Synthesizer] generates the edited maps
+(any size, with per-object styles from a feature bank), and
+[`generator_input_from_labels`][condgan_blocks.synthesis.generator_input_from_labels] rebuilds
+what the generator takes: one-hot labels, the boundary map and (optionally) a feature map.
 
 Examples:
     >>> import torch
@@ -19,19 +20,20 @@ Examples:
     >>> labels, instances = remove_instance(labels, instances, 27000, 7)
     >>> instances
     tensor([[[[7, 7, 7, 7]]]])
-    >>> generator_input(labels, instances, num_classes=30).shape
+    >>> from condgan_blocks.synthesis import generator_input_from_labels
+    >>> generator_input_from_labels(labels, 30, instances=instances).shape
     torch.Size([1, 31, 1, 4])
 """
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
-from ._checks import check_image_batch, check_positive_int
-from .instance.boundary import instance_boundary
+from ._checks import check_positive_int
 from .instance.ids import check_instance_map, check_same_size, instance_to_class
-from .instance.one_hot import one_hot_labels
 
 __all__ = [
     "generator_input",
@@ -113,7 +115,8 @@ def relabel_instance(
         instance_id: The instance to change.
         new_class: Its new class.
         class_divisor: When given, the instance also gets a new id encoding ``new_class``
-            (:func:`new_instance_id`), as Cityscapes ids do; otherwise its id is kept.
+            ([`new_instance_id`][condgan_blocks.editing.new_instance_id]), as Cityscapes ids do;
+            otherwise its id is kept.
 
     Returns:
         ``(labels, instances)``, new tensors.
@@ -164,8 +167,8 @@ def paint_instance(
         mask: Boolean region, (H, W) for every image, or (N, H, W) / (N, 1, H, W).
         new_class: Class of the painted instance.
         instance_id: Its id; it must not be used outside ``mask``. By default a new id:
-            :func:`new_instance_id` with ``new_class`` when ``class_divisor`` is given, else the
-            largest id plus one.
+            [`new_instance_id`][condgan_blocks.editing.new_instance_id] with ``new_class`` when
+            ``class_divisor`` is given, else the largest id plus one.
         class_divisor: The Cityscapes divisor used to pick the new id.
 
     Returns:
@@ -276,6 +279,12 @@ def generator_input(
 ) -> Tensor:
     """Rebuild the generator's input from (edited) maps, in the original's channel order.
 
+    Deprecated: use
+    [`generator_input_from_labels`][condgan_blocks.synthesis.generator_input_from_labels]
+    (the same input, keyword arguments), or
+    [`Synthesizer`][condgan_blocks.synthesis.Synthesizer] to generate maps of any size; this
+    name goes in the next release.
+
     Args:
         labels: Label map (N, 1, H, W) or (N, H, W).
         instances: Instance map of the same size, or None to leave the boundary map out (the
@@ -294,30 +303,24 @@ def generator_input(
         - Output: (N, num_classes + 1 + C, H, W), without the parts left out.
 
     Examples:
-        >>> import torch
+        >>> import torch, warnings
         >>> labels = torch.tensor([[[[0, 1], [1, 1]]]])
         >>> instances = torch.tensor([[[[0, 1000], [1000, 1000]]]])
-        >>> x = generator_input(labels, instances, num_classes=2)
-        >>> x.shape, x.dtype
-        (torch.Size([1, 3, 2, 2]), torch.float32)
-        >>> x[0, 1]
-        tensor([[0., 1.],
-                [1., 1.]])
-        >>> generator_input(labels, None, 2, torch.zeros(1, 3, 2, 2)).shape
-        torch.Size([1, 5, 2, 2])
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     x = generator_input(labels, instances, num_classes=2)
+        >>> x.shape, caught[0].category.__name__
+        (torch.Size([1, 3, 2, 2]), 'DeprecationWarning')
     """
-    labels_4d = check_instance_map(labels, name="labels")
-    dtype = torch.float32
-    if features is not None:
-        check_image_batch(features, name="features")
-        check_same_size(features, labels_4d)
-        if not features.is_floating_point():
-            raise TypeError(f"features must be a floating tensor, got dtype {features.dtype}")
-        dtype = features.dtype
-    parts = [one_hot_labels(labels_4d, num_classes, ignore_index=ignore_index, dtype=dtype)]
-    if instances is not None:
-        labels_4d, instances_4d = _check_pair(labels, instances)
-        parts.append(instance_boundary(instances_4d, dtype=dtype))
-    if features is not None:
-        parts.append(features)
-    return torch.cat(parts, dim=1)
+    warnings.warn(
+        "condgan_blocks.editing.generator_input is deprecated and will be removed in the next "
+        "release; use condgan_blocks.synthesis.generator_input_from_labels(labels, num_classes, "
+        "instances=..., features=...) or Synthesizer",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from .synthesis import generator_input_from_labels
+
+    return generator_input_from_labels(
+        labels, num_classes, instances=instances, features=features, ignore_index=ignore_index
+    )

@@ -1,4 +1,5 @@
-"""Pictures of a run: images as uint8, side-by-side grids, PNG files, an ``index.html`` page.
+"""Pictures of a run: images as uint8, side-by-side grids, PNG and JSON files, ``index.html``
+pages, and the report page of a recipe run folder.
 
 Writing PNG files needs Pillow (``pip install "condgan-blocks[recipe]"``), imported only when a
 file is written.
@@ -13,17 +14,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from einops import rearrange
 from torch import Tensor
 
-from ._files.atomic import atomic_write
+from ._files.atomic import atomic_write, write_json
+from .data.label_colours import colorize
+from .evaluation.report import (
+    HIGH_FREQUENCY_KEYS,
+    SCORED_IMAGES,
+    SMOKE_RUN_WARNING,
+    format_ratio,
+    format_times_real,
+)
 
 __all__ = [
     "ReportSection",
     "image_grid",
+    "image_picture",
+    "label_picture",
     "render_index_html",
     "save_png",
     "to_uint8_image",
     "write_index_html",
+    "write_json",
+    "write_run_report",
 ]
 
 
@@ -107,7 +121,7 @@ def save_png(image: Tensor, path: str | os.PathLike) -> Path:
     The folder is created; the file is written beside the target and renamed over it.
 
     Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+        ``path`` as a `Path`.
 
     Shape:
         - Input: ``image`` (C, H, W) with C = 1 or 3.
@@ -123,7 +137,7 @@ def save_png(image: Tensor, path: str | os.PathLike) -> Path:
     """
     from PIL import Image
 
-    array = _rgb(to_uint8_image(image)).permute(1, 2, 0).contiguous().numpy()
+    array = rearrange(_rgb(to_uint8_image(image)), "c h w -> h w c").contiguous().numpy()
     path = Path(path)
     with atomic_write(path) as file:
         Image.fromarray(array).save(file, format="PNG")
@@ -228,7 +242,7 @@ def write_index_html(
     moved or served as is.
 
     Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+        ``path`` as a `Path`.
 
     Examples:
         >>> import os, tempfile
@@ -245,3 +259,213 @@ def write_index_html(
     with atomic_write(path) as file:
         file.write(page.encode("utf-8"))
     return path
+
+
+def label_picture(label: Tensor, palette: Tensor) -> Tensor:
+    """A label map as a colour picture; ids without a colour in ``palette`` are black.
+
+    Unlike [`colorize`][condgan_blocks.data.colorize], ids outside the palette (an ignore id
+    such as 255, or -1) are allowed, so any label map can be drawn.
+
+    Args:
+        label: Integer class ids of shape (1, H, W) or (H, W).
+        palette: uint8 colours of shape (K, 3), row ``k`` for class ``k``.
+
+    Returns:
+        uint8 tensor of shape (3, H, W).
+
+    Examples:
+        >>> palette = torch.tensor([[0, 0, 0], [255, 0, 0]], dtype=torch.uint8)
+        >>> label_picture(torch.tensor([[[1, 255]]]), palette)[:, 0]
+        tensor([[255,   0],
+                [  0,   0],
+                [  0,   0]], dtype=torch.uint8)
+    """
+    if not isinstance(label, Tensor) or label.is_floating_point() or label.is_complex():
+        raise TypeError(f"label must be an integer tensor, got {label!r:.60}")
+    if label.ndim == 2:
+        label = label[None]
+    if label.ndim != 3 or label.shape[0] != 1:
+        raise ValueError(f"expected label of shape (1, H, W) or (H, W), got {tuple(label.shape)}")
+    inside = (label >= 0) & (label < palette.shape[0])
+    return colorize(torch.where(inside, label, 0), palette) * inside
+
+
+def image_picture(image: Tensor) -> Tensor:
+    """An image of any channel count as one of 1 or 3 channels, which
+    [`image_grid`][condgan_blocks.visualization.image_grid] and
+    [`save_png`][condgan_blocks.visualization.save_png] can draw.
+
+    For the inputs and outputs of image-to-image runs, which may have any number of channels:
+    one- and three-channel images stay as they are, of two channels the first is kept (grey),
+    of four or more the first three (RGBA loses its alpha).
+
+    Args:
+        image: (C, H, W), float in [-1, 1] or uint8.
+
+    Returns:
+        The same tensor, or a view of its first one or three channels.
+
+    Shape:
+        - Input: (C, H, W)
+        - Output: (1, H, W) for C <= 2, (3, H, W) for C >= 3
+
+    Examples:
+        >>> image_picture(torch.zeros(4, 2, 5)).shape
+        torch.Size([3, 2, 5])
+        >>> image_picture(torch.zeros(2, 2, 5)).shape
+        torch.Size([1, 2, 5])
+    """
+    if not isinstance(image, Tensor) or image.ndim != 3 or image.shape[0] == 0:
+        shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
+        raise ValueError(f"expected an image of shape (C, H, W) with C >= 1, got {shape}")
+    return image[:3] if image.shape[0] >= 3 else image[:1]
+
+
+# The files of a recipe run folder that the report page shows, relative to the run folder.
+RUN_RECIPE_FILE = "recipe.json"
+RUN_METRICS_FILE = "evaluation/metrics.json"
+RUN_STYLES_FILE = "car_styles.json"
+RUN_STYLES_PICTURE = "car_styles.png"
+RUN_GENERATED_FOLDER = "generated"
+RUN_GRIDS_FOLDER = "grids"
+RUN_LOSS_LOG = "metrics.jsonl"
+# metrics.json entries shown in the segmentation table and text, not as further scores.
+_SHOWN_SCORES = {"miou_ratio", "num_images", *(f"{k}_ratio" for k in HIGH_FREQUENCY_KEYS)}
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _evaluation_section(results: dict, metrics: Path, smoke: bool) -> ReportSection:
+    text, table = [], None
+    if all("pixel_accuracy" in results.get(key, {}) for key, _ in SCORED_IMAGES):
+        header = ("images", "pixel accuracy (%)", "mean IoU", "chroma HF", "luminance HF")
+        rows = [
+            (
+                name,
+                f"{100 * results[key]['pixel_accuracy']:.2f}",
+                f"{results[key]['mean_iou']:.4f}",
+                *(
+                    "n/a" if results[key].get(hf) is None else f"{results[key][hf]:.4f}"
+                    for hf in HIGH_FREQUENCY_KEYS
+                ),
+            )
+            for key, name in SCORED_IMAGES
+        ]
+        table = (header, rows)
+        text.append(
+            f"A segmentation network trained on real training images segments "
+            f"{results.get('num_images', '?')} {results.get('split', '')} images (the paper's "
+            f"Table 1 protocol). Generated / real mean IoU: "
+            f"{format_ratio(results.get('miou_ratio'))}."
+        )
+        if all(f"{hf}_ratio" in results for hf in HIGH_FREQUENCY_KEYS):
+            text.append(
+                "High-frequency energy (the HF columns: mean |x - 3x3 box blur| on [0, 1]), "
+                f"generated / real: chroma {format_times_real(results['chroma_hf_ratio'])}, "
+                f"luminance {format_times_real(results['luminance_hf_ratio'])} (1.0x real: as "
+                "noisy as the real images)."
+            )
+    others = [
+        (name, "n/a" if value is None else f"{value:.4g}")
+        for name, value in results.items()
+        if name not in _SHOWN_SCORES
+        and (value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)))
+    ]
+    if others:
+        text.append("Further scores: " + ", ".join(f"{name} {value}" for name, value in others))
+    warnings = [w for w in results.get("warnings", ()) if not (smoke and w == SMOKE_RUN_WARNING)]
+    return ReportSection(
+        "Evaluation",
+        text=text,
+        table=table,
+        links=[("metrics.json", metrics)],
+        warnings=warnings,
+    )
+
+
+def write_run_report(run: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write ``run/index.html``: the report page of a recipe run folder.
+
+    The page shows what the folder holds, each part only when present: a warning when
+    ``recipe.json`` marks a smoke run (``"smoke": true``); the evaluation of
+    ``evaluation/metrics.json`` (the segmentation scores of generated, real and flat-colour
+    images with their high-frequency energy, any further numeric scores, and the warnings
+    stored with them); the feature-bank styles of ``car_styles.json`` / ``car_styles.png``;
+    ``generated/grid.png`` and the generated images; the newest training grid of
+    ``grids/step_*.png`` with links to all; and links to ``recipe.json`` and
+    ``metrics.jsonl``. Links are relative, so the folder can be moved.
+
+    Args:
+        run: The run folder.
+        title: The page title; default ``"pix2pixHD run: <folder name>"``.
+
+    Returns:
+        The path of ``index.html``.
+
+    Raises:
+        FileNotFoundError: ``run`` is not a folder.
+
+    Examples:
+        >>> import json, tempfile
+        >>> run = Path(tempfile.mkdtemp())
+        >>> _ = (run / "recipe.json").write_text(json.dumps({"smoke": True}))
+        >>> page = write_run_report(run).read_text()
+        >>> "This is a --smoke run" in page, 'href="recipe.json"' in page
+        (True, True)
+    """
+    run = Path(run)
+    if not run.is_dir():
+        raise FileNotFoundError(f"run folder {run} does not exist")
+    sections = []
+    recipe_path = run / RUN_RECIPE_FILE
+    smoke = recipe_path.is_file() and bool(_read_json(recipe_path).get("smoke"))
+    if smoke:
+        sections.append(ReportSection("Smoke run", warnings=[SMOKE_RUN_WARNING]))
+    metrics = run / RUN_METRICS_FILE
+    if metrics.is_file():
+        sections.append(_evaluation_section(_read_json(metrics), metrics, smoke))
+    styles = run / RUN_STYLES_FILE
+    if styles.is_file():
+        info = _read_json(styles)
+        text = [
+            f"Scene {info['scene']}: instance {info['instance_id']} rendered with each of the "
+            f"{info['num_styles']} feature-bank clusters of its class (top-left: labels, "
+            f"bottom-left: the real image). Mean-colour difference inside the object (RGB L2 "
+            f"on [0, 1]): largest {info['max_difference']:.3f}, mean {info['mean_difference']:.3f}."
+        ]
+        sections.append(
+            ReportSection(
+                "Feature bank: one scene, several car styles",
+                text=text,
+                images=[("car styles", run / RUN_STYLES_PICTURE)],
+            )
+        )
+    generated = run / RUN_GENERATED_FOLDER
+    if (generated / "grid.png").is_file():
+        files = sorted(p for p in generated.glob("*.png") if p.name != "grid.png")
+        sections.append(
+            ReportSection(
+                "Generated (labels | generated | real)",
+                images=[("generated", generated / "grid.png")],
+                links=[(p.name, p) for p in files],
+            )
+        )
+    grids = sorted((run / RUN_GRIDS_FOLDER).glob("step_*.png"))
+    if grids:
+        sections.append(
+            ReportSection(
+                "Training (labels | generated | real)",
+                images=[(grids[-1].stem, grids[-1])],
+                links=[(p.stem, p) for p in grids],
+            )
+        )
+    links = [
+        (name, run / name) for name in (RUN_RECIPE_FILE, RUN_LOSS_LOG) if (run / name).is_file()
+    ]
+    sections.append(ReportSection("Run", text=[f"Run folder: {run}"], links=links))
+    return write_index_html(run / "index.html", title or f"pix2pixHD run: {run.name}", sections)

@@ -1,4 +1,4 @@
-"""collate and make_dataloader: batching, seeded shuffling, DistributedSampler."""
+"""collate and make_dataloader: batching, seeded order, ranks, mid-epoch resume."""
 
 from __future__ import annotations
 
@@ -84,23 +84,60 @@ def test_explicit_ranks_split_the_data():
     orders = []
     for rank in range(2):
         loader = make_dataloader(Indexed(10), batch_size=2, seed=3, world_size=2, rank=rank)
-        assert isinstance(loader.sampler, DistributedSampler)
+        assert (loader.sampler.rank, loader.sampler.world_size) == (rank, 2)
         loader.set_epoch(1)
         orders.append(_order(loader))
     assert len(orders[0]) == len(orders[1]) == 5
     assert sorted(orders[0] + orders[1]) == list(range(10))
 
 
-def test_uses_distributed_sampler_when_a_group_is_initialised(tmp_path):
+@pytest.mark.parametrize(("size", "world_size", "epoch"), [(10, 1, 0), (10, 2, 3), (7, 3, 1)])
+def test_order_is_distributed_samplers(size, world_size, epoch):
+    """The same samples, in the same order, as DistributedSampler on every rank."""
+    for rank in range(world_size):
+        loader = make_dataloader(
+            Indexed(size), seed=5, epoch=epoch, world_size=world_size, rank=rank
+        )
+        reference = DistributedSampler(Indexed(size), world_size, rank, shuffle=True, seed=5)
+        reference.set_epoch(epoch)
+        assert _order(loader) == list(reference)
+
+
+def test_start_resumes_mid_epoch_and_set_epoch_starts_over():
+    full = _order(make_dataloader(Indexed(10), batch_size=3, seed=2, epoch=4))
+    resumed = make_dataloader(Indexed(10), batch_size=3, seed=2, epoch=4, start=6)
+    assert _order(resumed) == full[6:]
+    resumed.set_epoch(4)
+    assert _order(resumed) == full
+    with pytest.raises(ValueError, match="the dataset is empty"):
+        make_dataloader(Indexed(0))
+    with pytest.raises(ValueError, match="start must be >= 0"):
+        make_dataloader(Indexed(), start=-1)
+
+
+def test_the_training_loop_reads_from_make_dataloader():
+    from condgan_blocks.data import SeededDataLoader
+    from condgan_blocks.training import build_training
+    from tests._training_helpers import tiny_config
+
+    config = tiny_config(batch_size=2, seed=9)
+    loader = build_training(config).make_loader(Indexed(7), epoch=2, start=2)
+    assert isinstance(loader, SeededDataLoader)
+    expected = make_dataloader(Indexed(7), batch_size=2, seed=9, epoch=2, start=2)
+    assert _order(loader) == _order(expected)
+    assert torch.equal(loader.generator.get_state(), expected.generator.get_state())
+
+
+def test_splits_over_the_ranks_of_an_initialised_group(tmp_path):
     dist.init_process_group(
         "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
     )
     try:
         loader = make_dataloader(Indexed(6), batch_size=3, seed=0)
-        assert isinstance(loader.sampler, DistributedSampler)
+        assert (loader.sampler.rank, loader.sampler.world_size) == (0, 1)
         assert sorted(_order(loader)) == list(range(6))
-        plain = make_dataloader(Indexed(6), batch_size=3, distributed=False)
-        assert not isinstance(plain.sampler, DistributedSampler)
+        plain = make_dataloader(Indexed(6), batch_size=3, seed=0, distributed=False)
+        assert _order(plain) == _order(loader)
     finally:
         dist.destroy_process_group()
 

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from torch import nn
 
 from condgan_blocks import EnhancerStage, GlobalGenerator, InstanceFeatureEncoder, LocalEnhancer
-from condgan_blocks.layers._groups import ResizeConv2d, upsampling
 from condgan_blocks.data import SyntheticScenes
 from condgan_blocks.generators.global_generator import global_generator_size
-from condgan_blocks.instance.encoder import instance_encoder_size
 from condgan_blocks.generators.local_enhancer import local_enhancer_size
+from condgan_blocks.instance.encoder import instance_encoder_size
+from condgan_blocks.layers._groups import ResizeConv2d, upsampling
 from condgan_blocks.training import GeneratorConfig, TrainingConfig, build_training
 from tests._training_helpers import SIZE, batch_of, one_thread, tiny_config
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from condgan_blocks import editing, instance_boundary, instance_to_class, one_hot_labels
+from condgan_blocks.synthesis import generator_input_from_labels
 
 
 def scene():
@@ -76,13 +77,24 @@ def test_three_dimensional_maps_keep_their_shape():
 def test_generator_input_channels_in_the_original_order():
     labels, instances = scene()
     features = torch.randn(2, 3, 6, 8, dtype=torch.float64)
-    out = editing.generator_input(labels, instances, 30, features)
+    out = generator_input_from_labels(labels, 30, instances=instances, features=features)
     assert out.shape == (2, 34, 6, 8)
     assert out.dtype == torch.float64
     assert torch.equal(out[:, :30], one_hot_labels(labels, 30, dtype=torch.float64))
     assert torch.equal(out[:, 30:31], instance_boundary(instances, dtype=torch.float64))
     assert torch.equal(out[:, 31:], features)
-    assert editing.generator_input(labels, None, 30).shape == (2, 30, 6, 8)
+    assert generator_input_from_labels(labels[:, 0], 30).shape == (2, 30, 6, 8)
+
+
+def test_generator_input_is_deprecated_and_unchanged():
+    labels, instances = scene()
+    features = torch.randn(2, 3, 6, 8)
+    with pytest.warns(DeprecationWarning, match="generator_input_from_labels"):
+        old = editing.generator_input(labels, instances, 30, features, ignore_index=7)
+    new = generator_input_from_labels(
+        labels, 30, instances=instances, features=features, ignore_index=7
+    )
+    assert torch.equal(old, new)
 
 
 def test_new_instance_id():

@@ -10,12 +10,12 @@ from torch import nn
 
 from condgan_blocks import VGG19Features, VGGPerceptualLoss, init_weights, vgg_perceptual_loss
 from condgan_blocks.compat import pix2pixhd
+from condgan_blocks.losses.perceptual import imagenet_normalize
 from condgan_blocks.losses.vgg19 import (
     VGG19_IMAGENET_FILE,
     VGG19_IMAGENET_URL,
     imagenet_weights_path,
 )
-from condgan_blocks.losses.perceptual import imagenet_normalize
 
 from ..conftest import FIXTURE_DIR, load_case
 

@@ -17,8 +17,8 @@ from condgan_blocks import (
     ResnetBlock,
     image_pyramid,
 )
-from condgan_blocks.layers._factory import make_conv
 from condgan_blocks.data import PairedFolderDataset, SyntheticScenes, make_dataloader
+from condgan_blocks.layers._factory import make_conv
 
 from .._data_trees import make_pix2pixhd
 

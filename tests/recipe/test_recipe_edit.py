@@ -8,6 +8,7 @@ import sys
 import threading
 import urllib.request
 
+import numpy as np
 import pytest
 import torch
 
@@ -72,3 +73,22 @@ def test_edit_command_prints_the_url(trained_run):
         process.terminate()
         process.wait(30)
         process.stdout.close()
+
+
+def test_editor_and_generate_command_make_the_same_image(trained_run, tmp_path):
+    """The editor and ``generate --choices`` run one inference path: bit-identical images."""
+    from PIL import Image
+
+    session = recipe.editor_server(trained_run, device="cpu").session
+    styles = {k: len(session.instance_info(k)["styles"]) for k in session.choices}
+    chosen = max(styles, key=styles.get)  # an instance of a class with the most styles
+    session.set_style(chosen, (session.choices[chosen] + 1) % styles[chosen])
+    choices = tmp_path / "choices.json"
+    choices.write_text(json.dumps({str(k): v for k, v in session.choices.items()}))
+    out = recipe.main(
+        ["generate", "--run", str(trained_run), "--num", "1", "--choices", str(choices),
+         "--output", str(tmp_path / "gen"), "--device", "cpu"]
+    )  # fmt: skip
+    (picture,) = [p for p in out.glob("*.png") if p.name != "grid.png"]
+    written = torch.from_numpy(np.array(Image.open(picture))).permute(2, 0, 1)
+    assert torch.equal(written, session.generated())

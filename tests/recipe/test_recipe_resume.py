@@ -1,5 +1,5 @@
-"""train --resume of examples/pix2pixhd.py: relocatable run folders, the flags that may change,
-finished runs, and progress output off a terminal."""
+"""train --resume of examples/pix2pixhd.py through its command line: relocatable run folders,
+the flags that may change, finished runs, and progress output off a terminal."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ import torch
 from condgan_blocks.training import load_checkpoint, lr_factor
 from tests._training_helpers import one_thread
 
-from .._recipe_helpers import load_recipe
-
-recipe = load_recipe("pix2pixhd_recipe_resume")
+from .._recipe_helpers import recipe_main
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -33,7 +31,7 @@ def trained(tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "a"
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-        recipe.main(["train", "--smoke", "--output", str(run), "--device", "cpu"])
+        recipe_main(["train", "--smoke", "--output", str(run), "--device", "cpu"])
     return run, stderr.getvalue()
 
 
@@ -56,7 +54,7 @@ def test_a_copied_run_resumes_into_itself_and_leaves_the_original_alone(trained,
 
     # --set, not --epochs: older versions ignored --epochs on resume but followed --set
     argv = ["train", "--output", str(copy), "--resume", "--set", "training.epochs=2"]
-    recipe.main([*argv, "--device", "cpu"])
+    recipe_main([*argv, "--device", "cpu"])
 
     assert _contents(original) == before  # byte for byte, no file added or removed
     checkpoints = copy / "checkpoints"
@@ -73,7 +71,7 @@ def test_a_copied_run_resumes_into_itself_and_leaves_the_original_alone(trained,
     assert [line["lr"] for line in lines if line["step"] > 8] == [lr * lr_factor(2, 2, 1)] * 2
 
     # The other commands read and write the copy only.
-    out = recipe.main(
+    out = recipe_main(
         ["generate", "--run", str(copy), "--num", "1", "--features", "encode", "--device", "cpu"]
     )
     assert out == copy / "generated"
@@ -87,8 +85,10 @@ def test_a_copied_run_resumes_into_itself_and_leaves_the_original_alone(trained,
         (["--seed", "5"], "--seed cannot change on resume"),
         (["--ema", "0.9"], "--ema cannot change on resume"),
         (["--no-instance-boundary"], "--instance-boundary cannot change on resume"),
-        (["--fake-pool", "0"], None),  # the value the run has: accepted, changes nothing
+        # the value the run has: accepted (it changes nothing), and the run has finished
+        (["--fake-pool", "0"], "has already finished"),
         (["--preset", "folder"], "--preset cannot change on resume"),
+        (["--config", "other.json"], "--config cannot change on resume"),
         (["--set", "training.generator.num_blocks=3"], "--set training.generator.num_blocks"),
         (["--set", "training.output_dir=/elsewhere"], "training.output_dir is always"),
     ],
@@ -96,24 +96,23 @@ def test_a_copied_run_resumes_into_itself_and_leaves_the_original_alone(trained,
 def test_resume_refuses_flags_that_would_change_the_run(trained, flags, message):
     run, _ = trained
     before = _contents(run)
-    args = recipe.build_parser().parse_args(["train", "--output", str(run), "--resume", *flags])
-    if message is None:
-        recipe.resume_recipe(args, run)
-    else:
-        with pytest.raises(SystemExit, match=message.replace(".", r"\.")) as info:
-            recipe.main(["train", "--output", str(run), "--resume", *flags])
-        assert "start a new run" in str(info.value) or "--output" in str(info.value)
+    with pytest.raises(SystemExit, match=message.replace(".", r"\.")) as info:
+        recipe_main(["train", "--output", str(run), "--resume", "--device", "cpu", *flags])
+    text = str(info.value)
+    assert "start a new run" in text or "--output" in text or "Extend it" in text
     assert _contents(run) == before
 
 
 def test_resume_applies_the_flags_that_may_change(trained):
     run, _ = trained
-    args = recipe.build_parser().parse_args(
+    before = _contents(run)
+    resolved = recipe_main(
         ["train", "--output", str(run), "--resume", "--epochs", "5", "--decay-epochs", "2",
          "--keep-last", "3", "--log-every", "1", "--grid-every", "0", "--precision", "bf16",
-         "--device", "cpu", "--set", "recipe.num_generate=1", "--set", "training.num_workers=1"]
+         "--device", "cpu", "--set", "recipe.num_generate=1", "--set", "training.num_workers=1",
+         "--print-config"]
     )  # fmt: skip
-    resolved = recipe.resume_recipe(args, run)
+    assert _contents(run) == before  # --print-config writes nothing
     training = resolved["training"]
     assert (training["epochs"], training["decay_epochs"], training["keep_last"]) == (5, 2, 3)
     assert (training["log_every_steps"], training["precision"]) == (1, "bf16")
@@ -127,7 +126,7 @@ def test_resuming_a_finished_run_says_so(trained):
     run, _ = trained
     before = _contents(run)
     with pytest.raises(SystemExit, match=r"has already finished: 2 of 2 epochs .* --epochs 2"):
-        recipe.main(["train", "--output", str(run), "--resume", "--device", "cpu"])
+        recipe_main(["train", "--output", str(run), "--resume", "--device", "cpu"])
     assert _contents(run) == before
 
 

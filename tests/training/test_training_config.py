@@ -84,7 +84,8 @@ def test_encoder_parameters_are_optimized_with_the_generator():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"num_classes": 0}, ValueError, "num_classes must be >= 1, got 0"),
+        ({"num_classes": -1}, ValueError, "num_classes must be >= 0, got -1"),
+        ({"num_classes": 0}, ValueError, "num_classes=0 .* needs input_channels"),
         ({"num_classes": 2.5}, TypeError, "num_classes must be an int"),
         ({"precision": "fp8"}, ValueError, "precision must be one of"),
         ({"param_dtype": "float16"}, ValueError, "param_dtype must be one of"),

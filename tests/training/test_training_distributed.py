@@ -9,6 +9,7 @@ import torch
 import torch.multiprocessing as mp
 
 from condgan_blocks.data import SyntheticScenes
+from condgan_blocks.data.sampler import batches_per_epoch
 from condgan_blocks.training import (
     DistributedContext,
     EpochSampler,
@@ -18,7 +19,6 @@ from condgan_blocks.training import (
     load_checkpoint,
 )
 from condgan_blocks.training.distributed import _buckets
-from condgan_blocks.training.sampler import batches_per_epoch
 from tests._training_helpers import (
     SIZE,
     batch_of,

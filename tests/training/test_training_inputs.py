@@ -34,8 +34,10 @@ def test_without_instances_and_with_the_encoder():
     assert inputs.condition.shape == (1, 7, *SIZE)
     assert torch.equal(inputs.instances, batch["instance"])
     features = torch.zeros(1, 3, *SIZE)
-    assert generator_input(inputs.condition, features).shape == (1, 10, *SIZE)
-    assert generator_input(inputs.condition) is inputs.condition
+    with pytest.warns(DeprecationWarning, match="generator_input_from_labels"):
+        assert generator_input(inputs.condition, features).shape == (1, 10, *SIZE)
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        assert generator_input(inputs.condition) is inputs.condition
 
 
 def test_ignore_index_gives_zero_vectors():

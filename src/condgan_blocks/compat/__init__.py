@@ -1,4 +1,5 @@
 """Compatibility layers for checkpoints trained with other implementations.
 
-- :mod:`condgan_blocks.compat.pix2pixhd`: NVIDIA's original pix2pixHD code.
+- [`condgan_blocks.compat.pix2pixhd`][condgan_blocks.compat.pix2pixhd]: NVIDIA's original
+  pix2pixHD code.
 """

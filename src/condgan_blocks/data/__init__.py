@@ -4,7 +4,7 @@ Every dataset yields dicts with ``label`` (int64 (1, H, W)), ``instance`` (int64
 when available), ``image`` (float32 (C, H, W) in [-1, 1]) and ``path``; the image-to-image
 layout yields ``input`` (float32 (C, H, W)) instead of ``label``. Reading files needs Pillow:
 ``pip install "condgan-blocks[recipe]"``; it is imported only when a file is read, and
-:class:`SyntheticScenes` needs none.
+[`SyntheticScenes`][condgan_blocks.data.SyntheticScenes] needs none.
 """
 
 from ._pil import FileContentError
@@ -18,6 +18,9 @@ from .cityscapes_labels import (
     cityscapes_thing_ids,
     cityscapes_train_ids,
 )
+from .colour_labels import labels_from_colours, read_palette
+from .folder_preparation import PreparedFolder, prepare_folder
+from .instance_maps import instances_from_labels
 from .label_colours import colorize
 from .loader import SeededDataLoader, collate, make_dataloader
 from .paired_folder import PairedFolderDataset
@@ -28,6 +31,7 @@ from .transforms import (
     PairedTransform,
     RandomCrop,
     RandomHorizontalFlip,
+    Resize,
     ScaleWidth,
     crop_sample,
     hflip_sample,
@@ -49,9 +53,11 @@ __all__ = [
     "PadToMultiple",
     "PairedFolderDataset",
     "PairedTransform",
+    "PreparedFolder",
     "Problem",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "Resize",
     "SYNTHETIC_CLASSES",
     "ScaleWidth",
     "SeededDataLoader",
@@ -65,7 +71,11 @@ __all__ = [
     "colorize",
     "crop_sample",
     "hflip_sample",
+    "instances_from_labels",
+    "labels_from_colours",
     "make_dataloader",
     "pad_sample",
+    "prepare_folder",
+    "read_palette",
     "resize_sample",
 ]

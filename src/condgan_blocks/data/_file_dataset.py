@@ -66,7 +66,8 @@ class FileDataset(Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        """Read sample ``index``; raise :class:`DatasetError` naming the file if it is bad."""
+        """Read sample ``index``; raise [`DatasetError`][condgan_blocks.data.DatasetError] naming
+        the file if it is bad."""
         record = self.records[index]
         arrays, problems = self._read(record)
         if problems:
@@ -98,12 +99,13 @@ class FileDataset(Dataset):
         of a sample have one size, and that all images (and inputs) have one channel count.
 
         Args:
-            raise_on_error: Raise a :class:`DatasetError` listing every problem found.
+            raise_on_error: Raise a [`DatasetError`][condgan_blocks.data.DatasetError] listing every
+                problem found.
             progress: Show a tqdm progress bar; None shows one for 200+ samples on a terminal.
             num_workers: Threads that decode files in parallel (0: the calling thread).
 
         Returns:
-            The :class:`ValidationReport` (when nothing is raised).
+            The [`ValidationReport`][condgan_blocks.data.ValidationReport] (when nothing is raised).
 
         Raises:
             DatasetError: If ``raise_on_error`` and a problem was found.

@@ -187,7 +187,7 @@ def _box(canvas: _Canvas, lateral, height, depth):
     """Silhouette of a 3D box given as (lo, hi) ranges in metres: ``(box, ys, xs, mask)``.
 
     The silhouette is the convex hull of the eight projected corners. A convex polygon's
-    horizontal and vertical edges lie on its bounding box, which :meth:`_Canvas.window`
+    horizontal and vertical edges lie on its bounding box, which `_Canvas.window`
     already clips to, so only the slanted edges are tested per pixel.
     """
     f, vx, h0 = canvas.focal, canvas.vanish_x, canvas.horizon

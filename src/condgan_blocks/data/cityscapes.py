@@ -41,8 +41,10 @@ class CityscapesDataset(FileDataset):
     and stem. Nothing is resized; pass a transform such as ``ScaleWidth(1024)`` for that.
 
     Files are paired when the dataset is built: a label without an image, an image without a
-    label and a missing instance map are all reported at once, in one :class:`DatasetError`.
-    :meth:`validate` then decodes every file and checks ids and sizes.
+    label and a missing instance map are all reported at once, in one
+    [`DatasetError`][condgan_blocks.data.DatasetError].
+    [`validate`][condgan_blocks.data.CityscapesDataset.validate] then decodes every file and checks
+    ids and sizes.
 
     Args:
         root: The folder holding ``gtFine`` and ``leftImg8bit``.

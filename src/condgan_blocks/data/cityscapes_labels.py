@@ -9,7 +9,7 @@ id (255 = ignored in evaluation), ``category`` and ``category_id`` the 8 coarse 
 keep the id of the car around them.
 
 pix2pixHD feeds the 0..33 ids one-hot with ``label_nc = 35`` channels (one more than needed);
-:data:`CITYSCAPES_NUM_CLASSES` keeps that count.
+[`CITYSCAPES_NUM_CLASSES`][condgan_blocks.data.CITYSCAPES_NUM_CLASSES] keeps that count.
 """
 
 from __future__ import annotations

@@ -1,17 +1,19 @@
-"""Batching samples, and a seeded DataLoader that also works with DistributedSampler."""
+"""Batching samples, and the seeded, resumable DataLoader the training loop reads from."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping, Sequence
 from numbers import Number
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset
 
 from .._checks import check_bool, check_optional_bool, check_positive_int
+from .._seeding import SEED_LOADER, derive_seed
+from .sampler import EpochSampler
 
 
 def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -67,15 +69,18 @@ def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return batch
 
 
-def _derived_seed(*numbers: int) -> int:
-    """A 63-bit seed mixed from ``numbers`` (so rank 1 does not reuse rank 0's stream)."""
-    return int(np.random.SeedSequence(list(numbers)).generate_state(1, dtype=np.uint64)[0] >> 1)
+def _ignore_sigint(worker_id: int) -> None:
+    # Ctrl-C reaches the whole process group: workers keep serving the current epoch while the
+    # main process finishes its step (and, in the training loop, saves).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class SeededDataLoader(DataLoader):
-    """A DataLoader whose shuffling and worker seeds depend only on (seed, rank, epoch).
+    """A DataLoader whose order and worker seeds depend only on (seed, rank, epoch).
 
-    Built by :func:`make_dataloader`; call :meth:`set_epoch` at the start of every epoch.
+    Built by [`make_dataloader`][condgan_blocks.data.make_dataloader] on an
+    [`EpochSampler`][condgan_blocks.training.EpochSampler]; call
+    [`set_epoch`][condgan_blocks.data.SeededDataLoader.set_epoch] at the start of every epoch.
 
     Shape:
         - Batch: each (C, H, W) tensor of a sample becomes (N, C, H, W); ``path`` a list
@@ -95,20 +100,31 @@ class SeededDataLoader(DataLoader):
         (torch.Size([2, 1, 16, 32]), torch.Size([2, 3, 16, 32]))
     """
 
-    def __init__(self, *args: Any, seed: int, rank: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, seed: int, rank: int, epoch: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.seed, self.rank, self.epoch = seed, rank, 0
+        self.seed, self.rank, self.epoch = seed, rank, epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """Make epoch ``epoch`` reproducible: reseed the shuffle and the workers, tell the sampler.
+        """Make epoch ``epoch`` reproducible: set the sampler's epoch, reseed the workers.
 
-        Resuming a run at epoch ``e`` then sees the same order and the same worker seeds as an
-        uninterrupted run.
+        The epoch is read from its first sample (a ``start`` given to
+        [`make_dataloader`][condgan_blocks.data.make_dataloader] applies to its first epoch
+        only). Resuming a run at epoch ``e`` then sees the same order and the same worker seeds
+        as an uninterrupted run.
+
+        Examples:
+            >>> from condgan_blocks.data import SyntheticScenes
+            >>> loader = make_dataloader(SyntheticScenes(4, size=(16, 16)), seed=0, start=3)
+            >>> len(loader)
+            1
+            >>> loader.set_epoch(1)
+            >>> len(loader)
+            4
         """
         self.epoch = check_positive_int("epoch", epoch, minimum=0)
-        self.generator.manual_seed(_derived_seed(self.seed, self.rank, self.epoch))
-        if isinstance(self.sampler, DistributedSampler):
-            self.sampler.set_epoch(self.epoch)
+        self.generator.manual_seed(derive_seed(SEED_LOADER, self.seed, self.rank, self.epoch))
+        if isinstance(self.sampler, EpochSampler):
+            self.sampler.epoch, self.sampler.start = self.epoch, 0
 
 
 def make_dataloader(
@@ -117,6 +133,8 @@ def make_dataloader(
     *,
     shuffle: bool = True,
     seed: int = 0,
+    epoch: int = 0,
+    start: int = 0,
     distributed: bool | None = None,
     world_size: int | None = None,
     rank: int | None = None,
@@ -125,43 +143,63 @@ def make_dataloader(
     pin_memory: bool = False,
     persistent_workers: bool = False,
 ) -> SeededDataLoader:
-    """A DataLoader with :func:`collate`, seeded shuffling, and DistributedSampler when needed.
+    """A DataLoader with [`collate`][condgan_blocks.data.collate], seeded order, split over ranks.
 
-    With ``distributed=None`` the loader is distributed when ``world_size`` is given or a
-    ``torch.distributed`` process group is initialised; each rank then reads its own
-    ``1 / world_size`` share of every epoch. The shuffle order and the seeds of the worker
-    processes (torch seeds ``random``, numpy and torch in each worker from them, which is what
-    random transforms draw from) come from ``seed`` and the rank; with ``num_workers=0``
-    transforms draw from the main process's global torch random state. Call
-    ``loader.set_epoch(epoch)`` at the start of each epoch (with ``persistent_workers`` the
-    workers keep the seeds they were started with).
+    The training loop ([`Training.make_loader`][condgan_blocks.training.Training.make_loader])
+    reads its batches from this loader. The order comes from an
+    [`EpochSampler`][condgan_blocks.training.EpochSampler]: a permutation that depends only on
+    ``(seed, epoch)`` (the one ``DistributedSampler`` draws), padded to a multiple of
+    ``world_size``, of which each rank reads every ``world_size``-th sample, from its position
+    ``start`` on: a run resumed in the middle of an epoch reads exactly the batches the
+    uninterrupted run would have read next, without loading the skipped samples.
+
+    With ``distributed=None`` the loader is split over ranks when ``world_size`` is given or a
+    ``torch.distributed`` process group is initialised. The seeds of the worker processes (torch
+    seeds ``random``, numpy and torch in each worker from them, which is what random transforms
+    draw from) are derived from ``(seed, rank, epoch)``; with ``num_workers=0`` transforms draw
+    from the main process's global torch random state. Workers ignore SIGINT, so that Ctrl-C
+    reaches only the main process. Call ``loader.set_epoch(epoch)`` at the start of each epoch
+    (with ``persistent_workers`` the workers keep the seeds they were started with).
 
     Args:
         dataset: A map-style dataset of sample dicts.
         batch_size: Samples per batch.
-        shuffle: Shuffle each epoch.
-        seed: Seed of the shuffle order and the worker seeds.
-        distributed: True: use a DistributedSampler; False: never; None: decide as above.
+        shuffle: Permute each epoch (False: the dataset order).
+        seed: Seed of the order and of the worker seeds.
+        epoch: The first epoch to read (from 0).
+        start: Position in this rank's share of ``epoch`` to start from (samples, not batches:
+            ``batches_done * batch_size``).
+        distributed: True: split over ranks; False: never; None: decide as above.
         world_size: Number of processes; defaults to the process group's.
         rank: This process's rank; defaults to the process group's.
         num_workers: Worker processes (0 loads in the main process).
-        drop_last: Drop the last incomplete batch (and, distributed, the uneven tail).
+        drop_last: Drop the last incomplete batch of each rank.
         pin_memory: Passed to the DataLoader.
         persistent_workers: Keep workers between epochs (needs ``num_workers > 0``).
 
+    Returns:
+        A [`SeededDataLoader`][condgan_blocks.data.SeededDataLoader] of batch dicts.
+
     Raises:
-        ValueError: If ``distributed=True`` but there is no process group and no
-            ``world_size``/``rank``, or ``rank`` is not below ``world_size``.
+        ValueError: If the dataset is empty, ``distributed=True`` but there is no process group
+            and no ``world_size``/``rank``, or ``rank`` is not below ``world_size``.
+        TypeError: If a count is not an int or a flag not a bool.
 
     Examples:
         >>> from condgan_blocks.data import SyntheticScenes
-        >>> loader = make_dataloader(SyntheticScenes(4, size=(16, 32)), batch_size=2, seed=0)
-        >>> loader.set_epoch(0)
+        >>> scenes = SyntheticScenes(6, size=(16, 32))
+        >>> loader = make_dataloader(scenes, batch_size=2, seed=0)
         >>> next(iter(loader))["image"].shape
         torch.Size([2, 3, 16, 32])
+        >>> order = [path for batch in loader for path in batch["path"]]
+        >>> resumed = make_dataloader(scenes, batch_size=2, seed=0, start=4)  # 2 batches done
+        >>> [path for batch in resumed for path in batch["path"]] == order[4:]
+        True
     """
     check_positive_int("batch_size", batch_size)
     check_positive_int("seed", seed, minimum=0)
+    check_positive_int("epoch", epoch, minimum=0)
+    check_positive_int("start", start, minimum=0)
     check_positive_int("num_workers", num_workers, minimum=0)
     for name, flag in (
         ("shuffle", shuffle),
@@ -174,7 +212,6 @@ def make_dataloader(
     group = torch.distributed.is_available() and torch.distributed.is_initialized()
     if distributed is None:
         distributed = world_size is not None or group
-    sampler = None
     if distributed:
         if world_size is None or rank is None:
             if not group:
@@ -188,28 +225,32 @@ def make_dataloader(
         check_positive_int("rank", rank, minimum=0)
         if rank >= world_size:
             raise ValueError(f"rank must be below world_size={world_size}, got {rank}")
-        sampler = DistributedSampler(
-            dataset,
-            num_replicas=world_size,
-            rank=rank,
-            shuffle=shuffle,
-            seed=seed,
-            drop_last=drop_last,
-        )
-    rank = rank or 0
-    generator = torch.Generator()
-    generator.manual_seed(_derived_seed(seed, rank, 0))
+    else:
+        world_size, rank = 1, 0
+    if len(dataset) == 0:
+        raise ValueError("the dataset is empty: a loader needs at least one sample")
+    sampler = EpochSampler(
+        len(dataset),
+        epoch=epoch,
+        seed=seed,
+        shuffle=shuffle,
+        rank=rank,
+        world_size=world_size,
+        start=start,
+    )
+    generator = torch.Generator().manual_seed(derive_seed(SEED_LOADER, seed, rank, epoch))
     return SeededDataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle and sampler is None,
         sampler=sampler,
         num_workers=num_workers,
         collate_fn=collate,
         pin_memory=pin_memory,
         drop_last=drop_last,
         generator=generator,
+        worker_init_fn=_ignore_sigint if num_workers > 0 else None,
         persistent_workers=persistent_workers and num_workers > 0,
         seed=seed,
         rank=rank,
+        epoch=epoch,
     )

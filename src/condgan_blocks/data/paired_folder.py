@@ -46,6 +46,8 @@ def _layout(root: Path, phase: str, image_to_image: bool) -> str:
         return "\n".join(
             [
                 f"  {root}/{phase}_A/<name>.<png|jpg|...|npy>   inputs, any channel count",
+                f"  {root}/{phase}_inst/<name>.png              instance ids (optional), 8- or "
+                "16-bit",
                 f"  {root}/{phase}_B/<name>.<png|jpg|...|npy>   targets, any channel count",
             ]
         )
@@ -67,11 +69,14 @@ class PairedFolderDataset(FileDataset):
     from ``<root>/<phase>_inst`` and images from ``<root>/<phase>_img``. With ``label_nc=0``
     (the original ``--label_nc 0``) it reads image-to-image pairs from ``<phase>_A`` (inputs)
     and ``<phase>_B`` (targets), keeping their channels: grayscale stays one channel, RGBA four,
-    and ``.npy`` arrays of shape (H, W, C) may have any C.
+    and ``.npy`` arrays of shape (H, W, C) may have any C; instance maps from ``<phase>_inst``
+    too, as in the original, when that folder exists. Train on these pairs with
+    [`TrainingConfig`][condgan_blocks.training.TrainingConfig] ``num_classes=0`` and
+    ``input_channels`` C_A.
 
     Unlike the original, which zipped two sorted lists, files are paired by name (their path
     under the folder, without extension and without the suffixes in
-    :data:`PAIRING_SUFFIXES`), and every file without a partner is reported at once.
+    `PAIRING_SUFFIXES`), and every file without a partner is reported at once.
 
     Args:
         root: The folder that holds the ``<phase>_*`` folders.
@@ -79,12 +84,13 @@ class PairedFolderDataset(FileDataset):
         label_nc: Number of label classes (the original's ``--label_nc``); ids must be below
             it. 0 selects the ``_A``/``_B`` image-to-image layout.
         load_instances: Read ``<phase>_inst``: None reads it when the folder exists, True
-            requires it, False ignores it. Unused with ``label_nc=0``.
+            requires it, False ignores it (with either layout).
         load_images: Read the images (``_img`` or ``_B``); False for inference on labels only.
         transform: Optional callable applied to each sample dict.
 
-    Each sample is a dict: ``label`` int64 (1, H, W) and ``instance`` int64 (1, H, W) when
-    ``label_nc > 0``, or ``input`` float32 (C_A, H, W) in [-1, 1] when ``label_nc=0``;
+    Each sample is a dict: ``label`` int64 (1, H, W) when ``label_nc > 0``, or ``input``
+    float32 (C_A, H, W) in [-1, 1] when ``label_nc=0``; ``instance`` int64 (1, H, W) when
+    instance maps are read;
     ``image`` float32 (C, H, W) in [-1, 1] when ``load_images``; and ``path``, the label (or
     input) file.
 
@@ -94,7 +100,8 @@ class PairedFolderDataset(FileDataset):
         DatasetError: If files do not pair up (every unpaired or duplicated file is listed).
 
     Shape:
-        - label, instance: (1, H, W), int64 (``label_nc > 0``)
+        - label: (1, H, W), int64 (``label_nc > 0``)
+        - instance: (1, H, W), int64 (when read)
         - input: (C_A, H, W), float32 in [-1, 1] (``label_nc=0``)
         - image: (C, H, W), float32 in [-1, 1]
 
@@ -146,12 +153,12 @@ class PairedFolderDataset(FileDataset):
                 f"pix2pixHD dataset root {self.root} does not exist\nexpected layout:\n{layout}"
             )
         if image_to_image:
-            roles = {"input": "A", "image": "B"}
+            roles = {"input": "A", "instance": "inst", "image": "B"}
         else:
             roles = {"label": "label", "instance": "inst", "image": "img"}
-            inst_dir = self.root / f"{phase}_inst"
-            if load_instances is False or (load_instances is None and not inst_dir.is_dir()):
-                del roles["instance"]
+        inst_dir = self.root / f"{phase}_inst"
+        if load_instances is False or (load_instances is None and not inst_dir.is_dir()):
+            del roles["instance"]
         if not load_images:
             del roles["image"]
         folders = {}

@@ -1,7 +1,8 @@
 """A built-in street-scene dataset, generated on the fly, so the recipe runs with no download.
 
-Label table (ids, names, thing or stuff, the colour :meth:`SyntheticScenes.colorize` uses, and
-what the rendered image shows):
+Label table (ids, names, thing or stuff, the colour
+[`SyntheticScenes.colorize`][condgan_blocks.data.SyntheticScenes.colorize] uses, and what the
+rendered image shows):
 
 | id | name       | thing | colour (RGB)   | texture in the rendered image                      |
 |----|------------|-------|----------------|----------------------------------------------------|
@@ -15,9 +16,10 @@ what the rendered image shows):
 
 Instances follow Cityscapes: ``class * 1000 + k`` for cars and people (k counts from 0 in each
 image), the class id for stuff. Road and sidewalk have the same mean colour
-(:data:`PAVEMENT_RGB`), so only texture separates them; parked cars stand bumper to bumper and
-pedestrians walk side by side, so touching instances are common; car bodies take one of
-:data:`CAR_COLORS`, giving the instance encoder and the feature bank real styles to find.
+([`PAVEMENT_RGB`][condgan_blocks.data.PAVEMENT_RGB]), so only texture separates them; parked cars
+stand bumper to bumper and pedestrians walk side by side, so touching instances are common; car
+bodies take one of [`CAR_COLORS`][condgan_blocks.data.CAR_COLORS], giving the instance encoder and
+the feature bank real styles to find.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ _MIN_SIZE = 16
 
 
 class SyntheticClass(NamedTuple):
-    """One row of the :class:`SyntheticScenes` label table.
+    """One row of the [`SyntheticScenes`][condgan_blocks.data.SyntheticScenes] label table.
 
     Examples:
         >>> SYNTHETIC_CLASSES[5]
@@ -84,7 +86,7 @@ class SyntheticScenes(Dataset):
         seed: Non-negative int; a different seed gives a different dataset.
         split: "train", "val" or "test".
         transform: Optional callable applied to each sample dict, e.g. a
-            :class:`~condgan_blocks.data.PairedTransform`.
+            [`PairedTransform`][condgan_blocks.data.PairedTransform].
 
     Each sample is a dict:
 
@@ -189,8 +191,9 @@ class SyntheticScenes(Dataset):
         """Generate every sample once and check it like a file dataset (ids, sizes, range).
 
         Returns:
-            A :class:`ValidationReport`; raises its :class:`DatasetError` when
-            ``raise_on_error`` and a problem was found.
+            A [`ValidationReport`][condgan_blocks.data.ValidationReport]; raises its
+            [`DatasetError`][condgan_blocks.data.DatasetError] when ``raise_on_error`` and a problem
+            was found.
         """
         report = ValidationReport(repr(self), num_samples=len(self))
         for index in range(len(self)):

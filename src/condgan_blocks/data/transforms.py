@@ -199,8 +199,9 @@ def pad_sample(
 class PairedTransform:
     """Base class: draw parameters once per sample, then apply them to every member.
 
-    Subclasses implement :meth:`get_params` (random draws, from ``generator`` when given, else
-    torch's global random state) and :meth:`apply` (deterministic).
+    Subclasses implement [`get_params`][condgan_blocks.data.PairedTransform.get_params] (random
+    draws, from ``generator`` when given, else torch's global random state) and
+    [`apply`][condgan_blocks.data.PairedTransform.apply] (deterministic).
 
     Shape:
         - Input: every tensor (C, H, W), all with the same H and W
@@ -287,6 +288,47 @@ class ScaleWidth(PairedTransform):
         return f"ScaleWidth({self.width}, interpolation={self.interpolation!r})"
 
 
+class Resize(PairedTransform):
+    """Resize every member to ``size`` = (H, W) (an int means square), ignoring the aspect ratio.
+
+    This is the "resize" of pix2pixHD's ``--resize_or_crop resize_and_crop``: every frame
+    becomes ``loadSize`` x ``loadSize`` before [`RandomCrop`][condgan_blocks.data.RandomCrop]
+    cuts ``fineSize`` x ``fineSize`` out of it.
+
+    Args:
+        size: Output (height, width), or one int for a square.
+        interpolation: For images: "bicubic" (as pix2pixHD), "bilinear" or "nearest".
+            Labels and instances always use nearest neighbour.
+
+    Raises:
+        TypeError: If ``size`` is neither an int nor a pair.
+        ValueError: If a size is not a positive int, or ``interpolation`` is unknown.
+
+    Shape:
+        - Input: every tensor (C, H, W), all with the same H and W
+        - Output: every tensor (C, size[0], size[1]), dtype kept
+
+    Examples:
+        >>> s = {"label": torch.zeros(1, 4, 8, dtype=torch.long), "image": torch.zeros(3, 4, 8)}
+        >>> out = Resize(6)(s)
+        >>> out["label"].shape, out["label"].dtype, out["image"].shape
+        (torch.Size([1, 6, 6]), torch.int64, torch.Size([3, 6, 6]))
+    """
+
+    def __init__(self, size: int | tuple[int, int], *, interpolation: str = "bicubic") -> None:
+        pair = (size, size) if isinstance(size, int) and not isinstance(size, bool) else size
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"size must be an int or a pair (height, width), got {size!r}")
+        self.size = tuple(check_positive_int("size", v) for v in pair)
+        self.interpolation = check_choice("interpolation", interpolation, INTERPOLATIONS)
+
+    def apply(self, sample: Sample, params: None) -> Sample:
+        return resize_sample(sample, self.size, interpolation=self.interpolation)
+
+    def __repr__(self) -> str:
+        return f"Resize({self.size}, interpolation={self.interpolation!r})"
+
+
 class RandomCrop(PairedTransform):
     """Cut the same random ``size`` = (H, W) window (an int means square) out of every member.
 
@@ -362,10 +404,13 @@ class RandomHorizontalFlip(PairedTransform):
 
 
 class PadToMultiple(PairedTransform):
-    """Pad H and W up to the next multiple of ``multiple``, split evenly as :func:`pad_to_multiple`.
+    """Pad H and W up to the next multiple of ``multiple``, split evenly as
+    [`pad_to_multiple`][condgan_blocks.layers.padding.pad_to_multiple].
 
-    The padding is the one :func:`condgan_blocks.pad_to_multiple` computes for the same size, so
-    :func:`condgan_blocks.crop_padding` removes it from a generator's output.
+    The padding is the one
+    [`condgan_blocks.pad_to_multiple`][condgan_blocks.layers.padding.pad_to_multiple] computes for
+    the same size, so [`condgan_blocks.crop_padding`][condgan_blocks.layers.padding.crop_padding]
+    removes it from a generator's output.
 
     Args:
         multiple: H and W become multiples of this (e.g. ``2 ** num_downsamples``).

@@ -92,7 +92,8 @@ class ValidationReport:
         return not self.problems
 
     def raise_if_problems(self) -> ValidationReport:
-        """Raise a :class:`DatasetError` listing every problem; return ``self`` if there is none."""
+        """Raise a [`DatasetError`][condgan_blocks.data.DatasetError] listing every problem; return
+        ``self`` if there is none."""
         if self.problems:
             raise DatasetError(self.problems, f"{self.source} ({self.num_samples} samples checked)")
         return self

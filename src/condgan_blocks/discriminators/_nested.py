@@ -3,10 +3,12 @@
 A discriminator's output reaches the losses in one of three forms:
 
 - a tensor: the prediction itself;
-- a list of tensors: one :class:`NLayerDiscriminator` 's layer outputs, the last being the
-  prediction;
-- a list of lists of tensors: one such list per scale of a :class:`MultiscaleDiscriminator`
-  (an inner list may hold the prediction alone).
+- a list of tensors: one
+  [`NLayerDiscriminator`][condgan_blocks.discriminators.nlayer.NLayerDiscriminator]'s layer
+  outputs, the last being the prediction;
+- a list of lists of tensors: one such list per scale of a
+  [`MultiscaleDiscriminator`][condgan_blocks.MultiscaleDiscriminator] (an inner list may hold the
+  prediction alone).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from .nlayer import NLayerDiscriminator, nlayer_discriminator_size
 
 
 class MultiscaleDiscriminator(nn.Module):
-    """``num_scales`` :class:`NLayerDiscriminator` s on the input downsampled 2**k times.
+    """``num_scales`` [`NLayerDiscriminator`][condgan_blocks.NLayerDiscriminator]s on the input
+    downsampled 2**k times.
 
     ``scales[0]`` sees the full resolution (fine detail), ``scales[-1]`` the coarsest level
     (global consistency). Downsampling is pix2pixHD's 3x3 average pooling.

@@ -23,7 +23,9 @@ from .brush import stroke_mask
 
 GenerateFn = Callable[[Tensor, Tensor, dict[int, int]], Tensor]
 """``generate(labels, instances, choices)``: maps of shape (1, 1, H, W) and ``{instance id:
-cluster}`` in, an image of shape (3, H, W) or (1, 3, H, W) in [-1, 1] out."""
+cluster}`` in, an image of shape (3, H, W) or (1, 3, H, W) in [-1, 1] out. A
+[`Synthesizer`][condgan_blocks.synthesis.Synthesizer] with a feature bank is one: the editor then
+shows exactly the images of every other generation path for the same maps and styles."""
 
 
 class EditorClass(NamedTuple):
@@ -81,8 +83,11 @@ class EditorSession:
         instances: Instance map of the same size (Cityscapes ids: ``class * class_divisor + k``
             for things, the class id for stuff).
         classes: The classes that may appear, e.g. built from ``SYNTHETIC_CLASSES``.
-        generate: The injected generator (`GenerateFn`).
-        num_styles: ``{class: number of clusters}``, e.g. from ``FeatureBank.centers``.
+        generate: The injected generator (`GenerateFn`), usually a
+            [`Synthesizer`][condgan_blocks.synthesis.Synthesizer].
+        num_styles: ``{class: number of clusters}``, e.g. from ``FeatureBank.centers``; by
+            default the ``num_styles`` of ``generate`` when it has them (a Synthesizer's bank),
+            else none.
         class_divisor: Divisor of the instance id encoding.
         max_history: Most states kept for undo.
         max_history_bytes: About the most memory the undo history may hold: maps shared
@@ -125,6 +130,8 @@ class EditorSession:
         if not callable(generate):
             raise TypeError(f"generate must be callable, got {type(generate).__name__}")
         self.generate_fn = generate
+        if num_styles is None:
+            num_styles = getattr(generate, "num_styles", None)
         self.num_styles = {int(k): int(v) for k, v in (num_styles or {}).items() if int(v) > 0}
         if class_divisor < 1 or max_history < 1:
             raise ValueError(

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
+from einops import rearrange
 from torch import Tensor
 
 from .._checks import check_image_batch, check_positive_int
@@ -40,7 +41,7 @@ def mean_class_colours(
         label = sample["label"].reshape(-1).long()
         image = sample["image"]
         channels = image.shape[-3]
-        pixels = torch.movedim(image, -3, -1).reshape(-1, channels).to("cpu", torch.float64)
+        pixels = rearrange(image, "... c h w -> (... h w) c").to("cpu", torch.float64)
         label = label.cpu()
         if label.numel() != pixels.shape[0]:
             raise ValueError(
@@ -64,7 +65,8 @@ def flat_colour_image(label: Tensor, colours: Tensor) -> Tensor:
 
     Args:
         label: Integer class ids of shape (N, 1, H, W).
-        colours: (K, C) colours, e.g. from :func:`mean_class_colours`.
+        colours: (K, C) colours, e.g. from
+            [`mean_class_colours`][condgan_blocks.evaluation.mean_class_colours].
 
     Returns:
         Tensor of shape (N, C, H, W) with the dtype of ``colours`` as float32 on the label's
@@ -85,7 +87,7 @@ def flat_colour_image(label: Tensor, colours: Tensor) -> Tensor:
     )
     ids = label[:, 0].long()
     ids = torch.where((ids >= 0) & (ids < num_classes), ids, num_classes)
-    return torch.movedim(table[ids], -1, 1).contiguous()
+    return rearrange(table[ids], "n h w c -> n c h w").contiguous()
 
 
 def masked_mean_colour(images: Tensor, mask: Tensor) -> Tensor:

@@ -95,7 +95,8 @@ def per_class_iou(confusion: Tensor) -> Tensor:
 
 
 def mean_iou(confusion: Tensor) -> float:
-    """Mean of :func:`per_class_iou` over the classes present in target or prediction.
+    """Mean of [`per_class_iou`][condgan_blocks.evaluation.per_class_iou] over the classes present
+    in target or prediction.
 
     Examples:
         >>> mean_iou(torch.tensor([[3, 1, 0], [0, 4, 0], [0, 0, 0]]))
@@ -107,7 +108,8 @@ def mean_iou(confusion: Tensor) -> float:
 
 
 class ConfusionMatrix:
-    """Accumulate a :func:`confusion_matrix` over batches and read the scores.
+    """Accumulate a [`confusion_matrix`][condgan_blocks.evaluation.confusion_matrix] over batches
+    and read the scores.
 
     Args:
         num_classes: Number of classes K.
@@ -129,7 +131,8 @@ class ConfusionMatrix:
         self.matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
 
     def update(self, prediction: Tensor, target: Tensor) -> None:
-        """Add the pixels of a batch (see :func:`confusion_matrix`)."""
+        """Add the pixels of a batch (see
+        [`confusion_matrix`][condgan_blocks.evaluation.confusion_matrix])."""
         counts = confusion_matrix(
             prediction, target, self.num_classes, ignore_index=self.ignore_index
         )

@@ -174,7 +174,9 @@ def train_segmenter(
         dataset, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=_collate_pairs
     )
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    from ..training.models import adam  # fused where available; no import cycle at load time
+
+    optimizer = adam(list(model.parameters()), lr=lr, betas=(0.9, 0.999))
     total_steps = epochs * len(loader)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from .._files.atomic import atomic_path
 
 
 def check_output_path(path: object) -> Path:
@@ -26,16 +26,9 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
 
     Readers see either the old file or the complete new one, never a partial write. Files that
     ``write`` adds beside its file (ONNX's external weights ``<name>.data`` for models over
-    2 GB) are moved in first, the main file last. The temporary folder is always removed.
+    2 GB) are moved in first, the main file last. The temporary folder is always removed (see
+    ``condgan_blocks._files.atomic.atomic_path``).
     """
-    folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
-        written = folder / path.name
-        write(written)
-        for extra in sorted(folder.iterdir()):
-            if extra != written:
-                os.replace(extra, path.parent / extra.name)
-        os.replace(written, path)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with atomic_path(path) as temporary:
+        write(temporary)
     return path

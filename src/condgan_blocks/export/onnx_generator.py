@@ -33,6 +33,12 @@ class OnnxGenerator:
     the CPU for onnxruntime and the output comes back on the input's device. Needs onnxruntime
     (``pip install "condgan-blocks[onnx]"``).
 
+    It takes the generator's input, not label maps: to generate from label maps of any size,
+    with the padding, condition and styles of every other path, put it behind a
+    [`Synthesizer`][condgan_blocks.synthesis.Synthesizer]:
+    ``synthesizer.with_generator(OnnxGenerator(path))`` or
+    ``Synthesizer.from_training(training, generator=OnnxGenerator(path))``.
+
     Args:
         path: The ``.onnx`` file.
         providers: onnxruntime execution providers in order of preference; ``None`` means
@@ -43,6 +49,7 @@ class OnnxGenerator:
         out_channels: Output channels.
         size_multiple: The number H and W must be divisible by.
         min_size: The smallest H and W accepted.
+        dtype: The torch dtype of the graph's input (as exported).
         session: The ``onnxruntime.InferenceSession``.
 
     Shape:
@@ -123,6 +130,7 @@ class OnnxGenerator:
         self.in_channels = self._input_shape[1]
         self.out_channels = graph_output.shape[1]
         self._dtype = _DTYPES[graph_input.type]
+        self.dtype = self._dtype
 
     def _metadata_int(self, metadata: dict[str, str], key: str) -> int:
         value = metadata[key]

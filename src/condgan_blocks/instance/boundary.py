@@ -68,7 +68,8 @@ def instance_boundary(instances: Tensor, *, dtype: torch.dtype = torch.float32) 
 
 
 class InstanceBoundary(nn.Module):
-    """Module form of :func:`instance_boundary`; it holds no state.
+    """Module form of [`instance_boundary`][condgan_blocks.instance.boundary.instance_boundary]; it
+    holds no state.
 
     Args:
         dtype: Dtype of the result.

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from einops import rearrange
 from torch import Tensor
 
 from .._checks import check_image_batch, check_positive_int
@@ -347,8 +348,8 @@ class FeatureBank:
         # (C, N * T) centre of every table slot, then one look-up per pixel.
         slot_values = rows.t().index_select(1, row.reshape(-1))
         batch, _, height, width = instances.shape
-        out = slot_values.index_select(1, keys).view(self.feature_channels, batch, height, width)
-        return out.transpose(0, 1).contiguous()
+        out = slot_values.index_select(1, keys)  # (C, N * H * W): the pixels in keys' order
+        return rearrange(out, "c (n h w) -> n c h w", n=batch, h=height, w=width).contiguous()
 
     def _apply_choices(
         self,

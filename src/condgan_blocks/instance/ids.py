@@ -6,7 +6,7 @@ non-negative id per pixel. Ids are arbitrary: Cityscapes encodes "thing" instanc
 image holds a few hundred of them.
 
 The blocks never loop over ids in Python. They give every id a *column* of a small table
-(:func:`id_table`): the id itself when the largest id is small enough (below
+(`id_table`): the id itself when the largest id is small enough (below
 ``max(1024, H * W)``, so a table is never much larger than its map), else its rank among the
 ids of the batch (``torch.unique``, which costs a sort). A pixel of image ``b`` then has the key
 ``b * num_columns + column``; sums, counts and look-ups per (image, instance) are one
@@ -66,7 +66,7 @@ def check_instance_map(instances: object, *, name: str = "instances") -> Tensor:
     """Return ``instances`` as a (N, 1, H, W) view after checking its kind and shape.
 
     Only cheap facts are checked here (no host round trip): a tensor, of shape (N, 1, H, W) or
-    (N, H, W), of an integer, bool or floating dtype. Values are checked by :func:`id_table`.
+    (N, H, W), of an integer, bool or floating dtype. Values are checked by `id_table`.
 
     Raises:
         TypeError: If ``instances`` is not a tensor, or is complex.
@@ -130,7 +130,7 @@ def as_int64_ids(instances: Tensor, *, name: str = "instances") -> tuple[Tensor,
 
 
 class IdTable(NamedTuple):
-    """Every pixel's column in a per-image table of ids (see :func:`id_table`).
+    """Every pixel's column in a per-image table of ids (see `id_table`).
 
     Attributes:
         columns: (N, H * W) int64, the column of each pixel, in ``[0, len(ids))``.
@@ -157,7 +157,7 @@ class IdTable(NamedTuple):
         """(N, T) int64: the number of pixels of each id in each image.
 
         Args:
-            keys: :meth:`keys`, if the caller has them already.
+            keys: `keys`, if the caller has them already.
         """
         batch = self.columns.shape[0]
         keys = self.keys() if keys is None else keys

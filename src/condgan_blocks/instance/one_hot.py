@@ -88,7 +88,7 @@ def one_hot_labels(
 
 
 class OneHotLabels(nn.Module):
-    """Module form of :func:`one_hot_labels`.
+    """Module form of [`one_hot_labels`][condgan_blocks.instance.one_hot.one_hot_labels].
 
     Args:
         num_classes: Number of classes K.

@@ -15,7 +15,7 @@ def instance_average_pool(features: Tensor, instances: Tensor) -> Tensor:
     """Replace every feature by the mean over its instance, per image and per channel.
 
     Vectorised, with no Python loop over instances, channels or the batch: every pixel gets a
-    column of a per-image id table (:func:`~condgan_blocks.instance.ids.id_table`), one
+    column of a per-image id table (`id_table`), one
     ``scatter_add`` sums the features per (image, channel, instance), one ``index_add`` counts the
     pixels and one ``gather`` writes the means back. Autograd differentiates through both, so the
     backward pass is vectorised too. The only host round trip reads the smallest and largest id
@@ -63,7 +63,9 @@ def instance_average_pool(features: Tensor, instances: Tensor) -> Tensor:
 
 
 class InstanceAveragePool(nn.Module):
-    """Module form of :func:`instance_average_pool`; it holds no state.
+    """Module form of
+    [`instance_average_pool`][condgan_blocks.instance.pooling.instance_average_pool]; it holds no
+    state.
 
     Shape:
         - Input: features (N, C, H, W) and instances (N, 1, H, W)

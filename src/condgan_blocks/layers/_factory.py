@@ -97,7 +97,7 @@ def make_conv(
 
 
 def conv_parameters(kernel_size: int, in_channels: int, out_channels: int) -> int:
-    """Parameters of a (transposed) convolution with bias, as :func:`make_conv` builds it.
+    """Parameters of a (transposed) convolution with bias, as `make_conv` builds it.
 
     Spectral normalisation adds none: it keeps the weight as ``original`` and its vectors as
     buffers.
@@ -106,7 +106,7 @@ def conv_parameters(kernel_size: int, in_channels: int, out_channels: int) -> in
 
 
 def norm_parameters(name: str, channels: int) -> int:
-    """Parameters of :func:`make_norm` ``(name, channels)``: only batch norm has any."""
+    """Parameters of `make_norm` ``(name, channels)``: only batch norm has any."""
     return 2 * channels if name == "batch" else 0
 
 

@@ -20,7 +20,7 @@ def pad_to_multiple(
     """Pad H and W up to the next multiple of ``multiple``, splitting the padding evenly.
 
     The original pix2pixHD silently resized images; padding keeps every pixel and
-    :func:`crop_padding` returns exactly the original area.
+    [`crop_padding`][condgan_blocks.layers.padding.crop_padding] returns exactly the original area.
 
     Args:
         x: Tensor of shape (N, C, H, W).
@@ -67,11 +67,13 @@ def pad_to_multiple(
 
 
 def crop_padding(y: Tensor, padding: tuple[int, int, int, int]) -> Tensor:
-    """Remove the padding added by :func:`pad_to_multiple`.
+    """Remove the padding added by
+    [`pad_to_multiple`][condgan_blocks.layers.padding.pad_to_multiple].
 
     Args:
         y: Tensor of shape (..., H', W'), e.g. a generator output.
-        padding: ``(left, right, top, bottom)`` as returned by :func:`pad_to_multiple`.
+        padding: ``(left, right, top, bottom)`` as returned by
+            [`pad_to_multiple`][condgan_blocks.layers.padding.pad_to_multiple].
 
     Returns:
         Tensor of shape (..., H' - top - bottom, W' - left - right).

@@ -65,7 +65,9 @@ def gan_loss(
 
     Args:
         predictions: A prediction tensor; one discriminator's list of layer outputs (the last is
-            the prediction); or a :class:`MultiscaleDiscriminator` output, a list of such lists.
+            the prediction); or a
+            [`MultiscaleDiscriminator`][condgan_blocks.MultiscaleDiscriminator] output, a list of
+            such lists.
         target_is_real: Whether the predictions should say "real".
         mode: "lsgan", "vanilla" or "hinge".
         real_label: Target value for real, e.g. 0.9 for one-sided label smoothing.
@@ -120,7 +122,8 @@ def gan_loss(
 
 
 class GANLoss(nn.Module):
-    """Adversarial loss of a (multi-scale) discriminator; see :func:`gan_loss`.
+    """Adversarial loss of a (multi-scale) discriminator; see
+    [`gan_loss`][condgan_blocks.losses.adversarial.gan_loss].
 
     It holds no state and no cached target: targets are created at every call with the
     prediction's shape, dtype and device, so one instance serves any dtype and device.
@@ -132,7 +135,8 @@ class GANLoss(nn.Module):
         fake_label: Target for fake predictions ("lsgan", "vanilla").
 
     Shape:
-        - Input: a tensor, a list of tensors or a list of lists of tensors (see :func:`gan_loss`).
+        - Input: a tensor, a list of tensors or a list of lists of tensors (see
+          [`gan_loss`][condgan_blocks.losses.adversarial.gan_loss]).
         - Output: ().
 
     Examples:
@@ -155,7 +159,8 @@ class GANLoss(nn.Module):
     def forward(
         self, predictions: Tensor | list, target_is_real: bool, *, for_discriminator: bool = True
     ) -> Tensor:
-        """Loss of ``predictions`` against the real or fake target; see :func:`gan_loss`."""
+        """Loss of ``predictions`` against the real or fake target; see
+        [`gan_loss`][condgan_blocks.losses.adversarial.gan_loss]."""
         return gan_loss(
             predictions,
             target_is_real,

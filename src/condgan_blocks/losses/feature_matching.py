@@ -28,9 +28,9 @@ def feature_matching_loss(
     The real features are detached: no gradient reaches the real branch.
 
     Args:
-        fake_features: :class:`MultiscaleDiscriminator` output (``return_features=True``) for the
-            fake pair: one list of layer outputs per scale. One discriminator's list of tensors
-            is taken as a single scale.
+        fake_features: [`MultiscaleDiscriminator`][condgan_blocks.MultiscaleDiscriminator] output
+            (``return_features=True``) for the fake pair: one list of layer outputs per scale. One
+            discriminator's list of tensors is taken as a single scale.
         real_features: The same for the real pair, with the same structure and shapes.
         weight: Factor on the total (pix2pixHD's ``lambda_feat``).
 
@@ -96,8 +96,8 @@ def feature_matching_loss(
 class FeatureMatchingLoss(nn.Module):
     """pix2pixHD's feature-matching loss over multi-scale discriminator features.
 
-    See :func:`feature_matching_loss` for the formula; the layer weights 4 / (L - 1) and the
-    scale weights 1 / S follow the structure of the inputs.
+    See [`feature_matching_loss`][condgan_blocks.feature_matching_loss] for the formula; the layer
+    weights 4 / (L - 1) and the scale weights 1 / S follow the structure of the inputs.
 
     Args:
         weight: Factor on the total (``lambda_feat``, 10 in pix2pixHD).

@@ -118,8 +118,8 @@ def vgg_perceptual_loss(
         A 0-dim tensor, >= 0.
 
     Raises:
-        TypeError: If ``vgg`` is not a :class:`VGG19Features`, or dtypes do not match (outside
-            autocast).
+        TypeError: If ``vgg`` is not a [`VGG19Features`][condgan_blocks.losses.vgg19.VGG19Features],
+            or dtypes do not match (outside autocast).
         ValueError: For shapes other than (N, 3, H, W) with H, W >= 16, fake and real of
             different shapes, inputs on another device than ``vgg``, or bad weights.
 
@@ -161,24 +161,26 @@ def vgg_perceptual_loss(
 
 
 class VGGPerceptualLoss(nn.Module):
-    """pix2pixHD's VGG19 feature loss; see :func:`vgg_perceptual_loss` for the formula.
+    """pix2pixHD's VGG19 feature loss; see
+    [`vgg_perceptual_loss`][condgan_blocks.losses.perceptual.vgg_perceptual_loss] for the formula.
 
     **The VGG19 network is not a registered sub-module.** It is held privately (read it through
-    :attr:`vgg`) so that it never appears in ``parameters()`` (an optimizer built from a model
-    holding this loss never sees it), in ``state_dict()`` (a checkpoint does not carry 80 MB of
-    fixed ImageNet weights, and loading one does not need them), or in ``apply()`` (a weight
-    initialisation over the model does not overwrite it). ``.to()``, ``.cuda()``, ``.double()``
-    and the other conversions still move it: ``_apply`` forwards them. Its parameters have
-    ``requires_grad=False`` and it stays in eval mode. One consequence: ``nn.DataParallel``
-    does not replicate it to other devices, so keep this loss outside a ``DataParallel``
-    module (``DistributedDataParallel``, one module per device, is fine).
+    [`vgg`][condgan_blocks.losses.perceptual.VGGPerceptualLoss.vgg]) so that it never appears in
+    ``parameters()`` (an optimizer built from a model holding this loss never sees it), in
+    ``state_dict()`` (a checkpoint does not carry 80 MB of fixed ImageNet weights, and loading one
+    does not need them), or in ``apply()`` (a weight initialisation over the model does not
+    overwrite it). ``.to()``, ``.cuda()``, ``.double()`` and the other conversions still move it:
+    ``_apply`` forwards them. Its parameters have ``requires_grad=False`` and it stays in eval mode.
+    One consequence: ``nn.DataParallel`` does not replicate it to other devices, so keep this loss
+    outside a ``DataParallel`` module (``DistributedDataParallel``, one module per device, is fine).
 
     Args:
         weight: Factor on the total (``lambda_feat``, 10 in pix2pixHD).
         layer_weights: Weights of relu1_1 ... relu5_1.
         weights: VGG19 weights: "imagenet" (torch hub cache, else download), a path or a
             torchvision-layout state dict, ``None`` for random weights, or a
-            :class:`VGG19Features` to use as it is (shared, not copied).
+            [`VGG19Features`][condgan_blocks.losses.vgg19.VGG19Features] to use as it is (shared,
+            not copied).
         normalize: "imagenet" (recommended) or ``None`` (the original's unnormalised input).
         batched: One VGG pass over fake and real together, or two (the real one under
             ``no_grad``). One pass means fewer, larger kernels, which can pay on a GPU at small

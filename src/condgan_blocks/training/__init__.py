@@ -1,7 +1,8 @@
 """Training engine for pix2pixHD: the fused step, two-stage schedule, exact resume, AMP, DDP, EMA.
 
-Build a run from a :class:`TrainingConfig` with :func:`build_training`; its ``step(batch)`` runs
-one G and one D update and ``fit(dataset)`` runs the whole schedule with checkpoints.
+Build a run from a [`TrainingConfig`][condgan_blocks.training.TrainingConfig] with
+[`build_training`][condgan_blocks.training.build_training]; its ``step(batch)`` runs one G and one D
+update and ``fit(dataset)`` runs the whole schedule with checkpoints.
 
     from condgan_blocks.training import TrainingConfig, build_training
 
@@ -9,6 +10,7 @@ one G and one D update and ``fit(dataset)`` runs the whole schedule with checkpo
     training.fit(dataset)
 """
 
+from ..data.sampler import EpochSampler
 from .checkpoint import (
     CheckpointError,
     latest_checkpoint,
@@ -29,9 +31,18 @@ from .ema import ExponentialMovingAverage
 from .fake_pool import FakePool
 from .inputs import StepInputs, condition_map, generator_input, prepare_batch
 from .models import TrainingModels, build_models
+from .monitor import TrainingMonitor
+from .overrides import (
+    apply_overrides,
+    check_config_key,
+    get_nested,
+    merge_nested,
+    parse_override,
+    read_config_file,
+)
 from .precision import autocast_context, make_grad_scaler
+from .preflight import dry_run, dry_run_size, format_dry_run
 from .rng import capture_rng_state, restore_rng_state
-from .sampler import EpochSampler
 from .schedule import apply_generator_phase, generator_phase, lr_factor
 from .state import FitResult, NonFiniteLossError, TrainingState
 from .step import StepHooks, fused_step, naive_step
@@ -55,24 +66,34 @@ __all__ = [
     "Training",
     "TrainingConfig",
     "TrainingModels",
+    "TrainingMonitor",
     "TrainingState",
     "apply_generator_phase",
+    "apply_overrides",
     "autocast_context",
     "build_models",
     "build_training",
     "capture_rng_state",
+    "check_config_key",
     "condition_map",
+    "dry_run",
+    "dry_run_size",
+    "format_dry_run",
     "fused_step",
     "generator_input",
     "generator_phase",
+    "get_nested",
     "init_distributed",
     "latest_checkpoint",
     "load_checkpoint",
     "lr_factor",
     "make_grad_scaler",
+    "merge_nested",
     "naive_step",
+    "parse_override",
     "prepare_batch",
     "prune_checkpoints",
+    "read_config_file",
     "restore_rng_state",
     "save_checkpoint",
 ]

@@ -1,8 +1,8 @@
 """Check a whole training checkpoint against a run before anything of the run changes.
 
-[`restore_snapshot`][condgan_blocks.training.snapshot.restore_snapshot] loads state dicts,
-optimizer states, the gradient scaler, random states and the fake pool one after the other; a
-record that only fails while loading would leave the run half restored. So every record is
+[`Training.load_state_dict`][condgan_blocks.training.Training.load_state_dict] loads state
+dicts, optimizer states, the gradient scaler, random states and the fake pool one after the
+other; a record that only fails while loading would leave the run half restored. So every record is
 checked here first: its kind, the keys and shapes of the state dicts, the optimizer's parameter
 groups and per-parameter state against the parameters they belong to, the random states (by
 loading them into throwaway generators) and that every stored weight is finite. A problem

@@ -10,20 +10,18 @@ loading wrong numbers.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
-import shutil
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .._files.atomic import atomic_write
+from .._files.atomic import atomic_copy, remove_stale_temporaries, torch_save
 
 CHECKPOINT_FORMAT = "condgan_blocks.training"
 CHECKPOINT_VERSION = 1
@@ -38,7 +36,8 @@ logger = logging.getLogger(__name__)
 class CheckpointError(ValueError):
     """A checkpoint file is corrupt, truncated, of another kind or of another architecture.
 
-    A subclass of ``ValueError``; :func:`load_checkpoint` and resuming raise it.
+    A subclass of ``ValueError``; [`load_checkpoint`][condgan_blocks.training.load_checkpoint] and
+    resuming raise it.
 
     Examples:
         >>> import tempfile
@@ -93,53 +92,20 @@ def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
     return path if path.is_file() else None
 
 
-@contextlib.contextmanager
-def _crc32_written() -> Iterator[None]:
-    # load_checkpoint verifies the CRC32 of every record, so they must be written.
-    getter = getattr(torch.serialization, "get_crc32_options", None)
-    setter = getattr(torch.serialization, "set_crc32_options", None)
-    if getter is None or setter is None or getter():
-        yield
-        return
-    setter(True)
-    try:
-        yield
-    finally:
-        setter(False)
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    for stale in path.parent.glob(f".{path.name}.tmp.*"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
 def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``checkpoint`` to ``path`` atomically.
 
-    The dict is written to ``.<name>.tmp.<pid>`` in the same folder, flushed to disk, and
-    renamed over ``path``. Temporary files left by a killed run are removed first.
+    The dict is written to a temporary file in the same folder (``.<name>.tmp.<pid>.<random>``),
+    flushed to disk, and renamed over ``path``, with the CRC32 checksums that
+    [`load_checkpoint`][condgan_blocks.training.load_checkpoint] verifies. Temporary files left
+    by a killed run are removed first.
 
     Args:
         checkpoint: Tensors and plain values only.
         path: Target file; its folder is created.
 
     Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+        ``path`` as a `Path`.
 
     Examples:
         >>> import tempfile
@@ -151,11 +117,8 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike) -> P
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    with _crc32_written(), atomic_write(path) as file:
-        torch.save(dict(checkpoint), file)
-    _fsync_directory(path.parent)
-    return path
+    remove_stale_temporaries(path)
+    return torch_save(dict(checkpoint), path)
 
 
 def publish_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
@@ -163,23 +126,8 @@ def publish_copy(source: str | os.PathLike, target: str | os.PathLike) -> Path:
 
     Used to keep ``latest.pt`` equal to the newest per-epoch file without writing it twice.
     """
-    source, target = Path(source), Path(target)
-    _remove_stale_temporaries(target)
-    temporary = _temporary(target)
-    try:
-        try:
-            os.link(source, temporary)
-        except OSError:
-            shutil.copyfile(source, temporary)
-            with open(temporary, "rb+") as file:
-                os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    _fsync_directory(target.parent)
-    return target
+    remove_stale_temporaries(target)
+    return atomic_copy(source, target)
 
 
 def prune_checkpoints(directory: str | os.PathLike, keep_last: int) -> list[Path]:
@@ -274,9 +222,17 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path} could not be read as a checkpoint ({type(error).__name__}: {error})"
         ) from None
+    check_checkpoint_header(checkpoint, path)
+    return checkpoint
+
+
+def check_checkpoint_header(checkpoint: object, path: object) -> None:
+    """Raise a [`CheckpointError`][condgan_blocks.training.CheckpointError] unless
+    ``checkpoint`` is a training checkpoint dict of a format version this library reads, with
+    every required entry; ``path`` names it in the message."""
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         kind = type(checkpoint).__name__
-        keys = sorted(checkpoint)[:_SHOWN] if isinstance(checkpoint, dict) else []
+        keys = sorted(map(str, checkpoint))[:_SHOWN] if isinstance(checkpoint, dict) else []
         raise CheckpointError(
             f"{path} is not a condgan_blocks.training checkpoint (a {kind} with keys {keys}); "
             "a bare state dict loads with module.load_state_dict"
@@ -295,7 +251,6 @@ def load_checkpoint(
     missing = [key for key in REQUIRED_KEYS if key not in checkpoint]
     if missing:
         raise CheckpointError(f"{path} misses the entries {missing}")
-    return checkpoint
 
 
 def _shape(value: object) -> object:
@@ -337,7 +292,8 @@ def state_dict_differences(module: nn.Module, state: Mapping[str, Any]) -> list[
 
 
 def load_module_state(module: nn.Module, state: Mapping[str, Any], name: str, path: object) -> None:
-    """Load ``state`` into ``module`` or raise a :class:`CheckpointError` naming what differs."""
+    """Load ``state`` into ``module`` or raise a
+    [`CheckpointError`][condgan_blocks.training.CheckpointError] naming what differs."""
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{path}: the {name} entry is a {type(state).__name__}, not a dict")
     differences = state_dict_differences(module, state)

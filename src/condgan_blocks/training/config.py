@@ -9,6 +9,7 @@ value ``ValueError``, both naming the field (``generator.base_channels``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,6 +19,7 @@ from .._checks import check_bool, check_number, check_positive_int
 from ..layers._factory import NORMS, PADDINGS, check_choice
 from ..layers._groups import UPSAMPLES
 from ..losses.adversarial import GAN_MODES
+from .overrides import apply_overrides, check_config_key, parse_override
 
 STAGES = ("global", "local")
 PRECISIONS = ("bf16", "fp16", "fp32")
@@ -45,7 +47,7 @@ class _Section:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]):
-        """Build from a dict as written by :meth:`to_dict`; unknown keys are a ValueError."""
+        """Build from a dict as written by `to_dict`; unknown keys are a ValueError."""
         if not isinstance(values, dict):
             raise TypeError(f"{cls.__name__} needs a dict, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -204,6 +206,11 @@ class LossConfig(_Section):
             2-core CPU at 512x1024, 7.7 s and 1010 MiB saved for backward against 11.2 s and
             1776 MiB, and the whole default step at 256x512 0.94x the original's time against
             1.17x batched. Gradients are the same.
+        l1_weight: Weight of an L1 distance between the generated and the real image in the G
+            loss (pix2pix's reconstruction term; 0, as in pix2pixHD, leaves it out). It needs
+            no pretrained weights, so it is the demo's offline stand-in for the VGG loss: see
+            the quality page for what it does to colour noise and small objects. When on, the
+            step reports it as ``g_l1``.
 
     Examples:
         >>> losses = LossConfig(vgg_weight=0)  # no VGG loss, no VGG weights to load
@@ -223,6 +230,7 @@ class LossConfig(_Section):
     vgg_weights: str | None = "imagenet"
     vgg_normalize: str = "imagenet"
     vgg_batched: bool = False
+    l1_weight: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice(self._name("gan_mode"), self.gan_mode, GAN_MODES)
@@ -233,6 +241,7 @@ class LossConfig(_Section):
         _check_optional_str(self._name("vgg_weights"), self.vgg_weights)
         check_choice(self._name("vgg_normalize"), self.vgg_normalize, VGG_NORMALIZATIONS)
         check_bool(self._name("vgg_batched"), self.vgg_batched)
+        self.l1_weight = check_number(self._name("l1_weight"), self.l1_weight, minimum=0.0)
 
 
 @dataclass
@@ -272,6 +281,7 @@ _ENHANCER_KEYS = ("num_enhancers", "local_base_channels", "num_blocks_local")
 ARCHITECTURE_KEYS = (
     "num_classes",
     "image_channels",
+    "input_channels",
     "use_instances",
     "stage",
     "generator",
@@ -282,24 +292,31 @@ ARCHITECTURE_KEYS = (
 
 @dataclass
 class TrainingConfig(_Section):
-    """Everything :func:`~condgan_blocks.training.build_training` needs.
+    """Everything [`build_training`][condgan_blocks.training.build_training] needs.
 
     Args:
-        num_classes: Semantic classes K of the label maps.
-        image_channels: Channels of the images.
-        use_instances: Feed the instance boundary map to G and D.
-        ignore_index: A label id whose pixels get an all-zero one-hot vector.
+        num_classes: Semantic classes K of the label maps; 0 trains image to image (the
+            original's ``--label_nc 0``): G and D are then conditioned on the batch's
+            ``input`` image itself, of ``input_channels`` channels, with no one-hot encoding.
+        image_channels: Channels of the images G makes and D judges (``--output_nc``).
+        input_channels: Channels C_in of the input images with ``num_classes=0``
+            (``--input_nc``); must be None with label maps.
+        use_instances: Feed the instance boundary map to G and D (with ``num_classes=0`` too,
+            when the data has instance maps).
+        ignore_index: A label id whose pixels get an all-zero one-hot vector (label maps only).
         stage: "global" trains G1 alone; "local" grows a stage-1 checkpoint into a
-            :class:`~condgan_blocks.LocalEnhancer`.
+            [`LocalEnhancer`][condgan_blocks.generators.local_enhancer.LocalEnhancer].
         global_checkpoint: The stage-1 checkpoint (a file, or a run folder holding
             ``latest.pt``); needed by stage "local" unless resuming.
         freeze_global_epochs: Stage "local" trains only the finest enhancer (and E) for this many
             epochs, then everything (``niter_fix_global``).
-        generator: See :class:`GeneratorConfig`.
-        discriminator: See :class:`DiscriminatorConfig`.
-        encoder: See :class:`EncoderConfig`; None trains no encoder.
-        losses: See :class:`LossConfig`.
-        optimizer: See :class:`OptimizerConfig`.
+        generator: See [`GeneratorConfig`][condgan_blocks.training.GeneratorConfig].
+        discriminator: See [`DiscriminatorConfig`][condgan_blocks.training.DiscriminatorConfig].
+        encoder: See [`EncoderConfig`][condgan_blocks.training.EncoderConfig]; None trains no
+            encoder. Needs label maps (the feature bank clusters features per class): refused with
+            ``num_classes=0``.
+        losses: See [`LossConfig`][condgan_blocks.training.LossConfig].
+        optimizer: See [`OptimizerConfig`][condgan_blocks.training.OptimizerConfig].
         epochs: Epochs at the initial learning rate (``niter``).
         decay_epochs: Epochs of linear decay to 0 (``niter_decay``).
         batch_size: Samples per step and process.
@@ -331,10 +348,17 @@ class TrainingConfig(_Section):
         Traceback (most recent call last):
         ...
         ValueError: precision must be one of ('bf16', 'fp16', 'fp32'), got 'fp8'
+
+        Image to image: a 1-channel input conditions G and D, G makes 3 channels.
+
+        >>> config = TrainingConfig(num_classes=0, input_channels=1, use_instances=False)
+        >>> config.condition_channels, config.discriminator_in_channels
+        (1, 4)
     """
 
     num_classes: int
     image_channels: int = 3
+    input_channels: int | None = None
     use_instances: bool = True
     ignore_index: int | None = None
     stage: str = "global"
@@ -367,8 +391,10 @@ class TrainingConfig(_Section):
     init_std: float = 0.02
 
     def __post_init__(self) -> None:
-        check_positive_int("num_classes", self.num_classes, minimum=1)
+        check_positive_int("num_classes", self.num_classes, minimum=0)
         check_positive_int("image_channels", self.image_channels, minimum=1)
+        if self.input_channels is not None:
+            check_positive_int("input_channels", self.input_channels, minimum=1)
         check_bool("use_instances", self.use_instances)
         if self.ignore_index is not None:
             check_positive_int("ignore_index", self.ignore_index, minimum=None)
@@ -387,6 +413,7 @@ class TrainingConfig(_Section):
         ):
             self._check_section(name, kind, optional=False)
         self._check_section("encoder", EncoderConfig, optional=True)
+        self._check_image_input()
         check_positive_int("epochs", self.epochs, minimum=0)
         check_positive_int("decay_epochs", self.decay_epochs, minimum=0)
         if self.epochs + self.decay_epochs == 0:
@@ -433,6 +460,33 @@ class TrainingConfig(_Section):
             allowed = f"a {kind.__name__}{', None' if optional else ''} or a dict"
             raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
 
+    def _check_image_input(self) -> None:
+        """The fields that depend on labels (num_classes >= 1) or an input image (0)."""
+        if self.num_classes > 0:
+            if self.input_channels is not None:
+                raise ValueError(
+                    f"input_channels is only used with num_classes=0 (image input); with "
+                    f"num_classes={self.num_classes} the input is the one-hot label map, got "
+                    f"input_channels={self.input_channels} (leave it None)"
+                )
+            return
+        if self.input_channels is None:
+            raise ValueError(
+                "num_classes=0 (image-to-image training: the input is an image) needs "
+                "input_channels, the channel count of the input images; got None"
+            )
+        if self.encoder is not None:
+            raise ValueError(
+                "encoder (instance features) needs label maps: the feature bank clusters "
+                "features per class, and num_classes=0 (image input) has no classes; set "
+                "encoder=None"
+            )
+        if self.ignore_index is not None:
+            raise ValueError(
+                f"ignore_index is a label id, and num_classes=0 (image input) has no labels; "
+                f"got ignore_index={self.ignore_index} (leave it None)"
+            )
+
     def _check_device(self) -> None:
         if not isinstance(self.device, str):
             raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {self.device!r}")
@@ -454,9 +508,16 @@ class TrainingConfig(_Section):
         return self.epochs + self.decay_epochs
 
     @property
+    def image_input(self) -> bool:
+        """True for image-to-image training (``num_classes == 0``): the input is an image."""
+        return self.num_classes == 0
+
+    @property
     def condition_channels(self) -> int:
-        """Channels of the label input both networks see: one-hot classes (+ boundary map)."""
-        return self.num_classes + int(self.use_instances)
+        """Channels of the input both networks see: one-hot classes, or the input image's
+        ``input_channels`` with ``num_classes=0`` (+ the boundary map)."""
+        base = self.input_channels if self.image_input else self.num_classes
+        return base + int(self.use_instances)
 
     @property
     def generator_in_channels(self) -> int:
@@ -471,18 +532,82 @@ class TrainingConfig(_Section):
 
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the networks' shapes, as plain values; see
-        :func:`architecture_of`."""
+        `architecture_of`."""
         return architecture_of(self.to_dict())
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingConfig:
-        """Build from :meth:`to_dict` output (nested dicts become the section dataclasses).
+        """Build from [`to_dict`][condgan_blocks.training.TrainingConfig.to_dict] output (nested
+        dicts become the section dataclasses).
 
         Raises:
             ValueError: For unknown keys (at any level) or bad values.
             TypeError: For values of the wrong kind.
         """
         return super().from_dict(values)
+
+    @classmethod
+    def parse_override(cls, text: str) -> tuple[tuple[str, ...], Any]:
+        """Read one ``KEY=VALUE`` override of a field, e.g. from ``--set`` on a command line.
+
+        The key is a field or a dotted path into a section (``generator.num_blocks``) and must
+        exist; the value is read as JSON when it parses, else kept as a string (see
+        [`parse_override`][condgan_blocks.training.parse_override]). Values are checked when
+        the config is built.
+
+        Returns:
+            ``(path, value)``: the key path as a tuple of names and the parsed value.
+
+        Raises:
+            ValueError: No ``=``, or an unknown key (the message lists the valid keys).
+
+        Examples:
+            >>> TrainingConfig.parse_override("generator.num_blocks=6")
+            (('generator', 'num_blocks'), 6)
+            >>> TrainingConfig.parse_override("epoch=3")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            ValueError: unknown config key 'epoch'; valid keys: [...'epochs'...]
+        """
+        path, value = parse_override(text)
+        check_config_key(cls, path)
+        return path, value
+
+    def with_overrides(
+        self, overrides: Iterable[str | tuple[Sequence[str], Any]]
+    ) -> TrainingConfig:
+        """A copy with overrides applied in order (this config is not changed).
+
+        Args:
+            overrides: ``"KEY=VALUE"`` strings (see
+                [`parse_override`][condgan_blocks.training.TrainingConfig.parse_override]) or
+                ``(path, value)`` pairs; ``encoder.feature_channels=3`` adds an encoder to a
+                config without one, ``encoder=null`` removes it.
+
+        Returns:
+            The new, fully checked config.
+
+        Raises:
+            ValueError: An unknown key or a bad value, naming the field.
+            TypeError: A value of the wrong kind.
+
+        Examples:
+            >>> config = TrainingConfig(num_classes=7)
+            >>> new = config.with_overrides(["epochs=3", "generator.num_blocks=6"])
+            >>> new.epochs, new.generator.num_blocks, config.generator.num_blocks
+            (3, 6, 9)
+            >>> config.with_overrides(["generator.num_blocks=-1"])
+            Traceback (most recent call last):
+            ...
+            ValueError: generator.num_blocks must be >= 0, got -1
+        """
+        parsed = []
+        for override in overrides:
+            path, value = parse_override(override) if isinstance(override, str) else override
+            path = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+            check_config_key(type(self), path)
+            parsed.append((path, value))
+        return type(self).from_dict(apply_overrides(self.to_dict(), parsed))
 
 
 def architecture_of(values: dict[str, Any]) -> dict[str, Any]:
@@ -494,6 +619,8 @@ def architecture_of(values: dict[str, Any]) -> dict[str, Any]:
     a checkpoint was written get the value that reproduces the old networks.
     """
     architecture = {key: values.get(key, "<missing>") for key in ARCHITECTURE_KEYS}
+    # Checkpoints written before image input existed were trained on label maps.
+    architecture["input_channels"] = values.get("input_channels")
     generator = architecture["generator"]
     if isinstance(generator, dict):
         generator = {k: v for k, v in generator.items() if k != "checkpoint_activations"}

@@ -9,9 +9,9 @@ fire for a subset of its parameters, or not at all, and its reducer would wait o
 
 So the modules stay unwrapped and this module does what DDP does, explicitly:
 
-- :func:`broadcast_module` copies rank 0's parameters and buffers to every rank at the start,
+- `broadcast_module` copies rank 0's parameters and buffers to every rank at the start,
   so all ranks begin from the same weights;
-- after the backward passes of a step, :func:`average_gradients` all-reduces the gradients of
+- after the backward passes of a step, `average_gradients` all-reduces the gradients of
   the parameters that got one, flattened into buckets (one collective per ~25 MiB), and
   divides them by the world size.
 
@@ -93,7 +93,7 @@ def init_distributed(backend: str | None = None) -> DistributedContext:
         backend: "nccl" or "gloo"; defaults to "nccl" with CUDA, else "gloo".
 
     Returns:
-        The :class:`DistributedContext`.
+        The [`DistributedContext`][condgan_blocks.training.DistributedContext].
 
     Examples:
         Without ``torchrun``'s variables it is a disabled single-process context:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 class ExponentialMovingAverage(nn.Module):
     """Keeps ``average = decay * average + (1 - decay) * weight`` for every parameter.
 
-    The average lives in :attr:`module`, a frozen copy of the tracked module taken at
+    The average lives in `module`, a frozen copy of the tracked module taken at
     construction, so it generates images like the original (``ema.module(x)``). Floating-point
     buffers (batch-norm statistics) are copied, not averaged; integer buffers too.
 

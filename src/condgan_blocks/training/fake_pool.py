@@ -16,7 +16,8 @@ class FakePool:
     probability 1/2 a random stored image is returned and replaced by the new one, otherwise the
     new image is returned. ``size=0`` returns the batch unchanged. The draws come from a private
     ``torch.Generator`` seeded with ``seed`` (not the global random state, unlike the original),
-    and :meth:`state_dict` holds the pool and that generator, so a resumed run draws the same.
+    and [`state_dict`][condgan_blocks.training.FakePool.state_dict] holds the pool and that
+    generator, so a resumed run draws the same.
 
     Args:
         size: Number of stored images (``pool_size``); 0 disables the pool.
@@ -76,7 +77,8 @@ class FakePool:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (the images keep the device they were saved on)."""
+        """Restore a [`state_dict`][condgan_blocks.training.FakePool.state_dict] (the images keep
+        the device they were saved on)."""
         if state.get("size") != self.size:
             raise ValueError(
                 f"the saved fake pool has size {state.get('size')!r}, this pool {self.size}"

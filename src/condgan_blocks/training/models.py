@@ -1,4 +1,5 @@
-"""Build G, D, the optional E, the losses and the optimizers from a :class:`TrainingConfig`."""
+"""Build G, D, the optional E, the losses and the optimizers from a
+[`TrainingConfig`][condgan_blocks.training.TrainingConfig]."""
 
 from __future__ import annotations
 
@@ -37,21 +38,26 @@ class TrainingModels:
 
     ``optimizer_g`` holds the generator's and the encoder's parameters (as the original puts
     ``netE`` into ``optimizer_G``); ``optimizer_d`` the discriminator's. When the config asks
-    for ``torch.compile``, :attr:`compiled` holds the compiled forwards, which the step calls
-    through :meth:`forward`; the modules themselves stay uncompiled, so their ``state_dict``
-    keys do not change.
+    for ``torch.compile``, `compiled` holds the compiled forwards, which the step calls
+    through [`forward`][condgan_blocks.training.TrainingModels.forward]; the modules themselves stay
+    uncompiled, so their ``state_dict`` keys do not change.
 
     Attributes:
-        generator: A :class:`~condgan_blocks.GlobalGenerator` or
-            :class:`~condgan_blocks.LocalEnhancer`.
-        discriminator: A :class:`~condgan_blocks.MultiscaleDiscriminator` returning features.
-        encoder: An :class:`~condgan_blocks.InstanceFeatureEncoder`, or None.
+        generator: A [`GlobalGenerator`][condgan_blocks.generators.global_generator.GlobalGenerator]
+            or [`LocalEnhancer`][condgan_blocks.generators.local_enhancer.LocalEnhancer].
+        discriminator: A [`MultiscaleDiscriminator`][condgan_blocks.MultiscaleDiscriminator]
+            returning features.
+        encoder: An
+            [`InstanceFeatureEncoder`][condgan_blocks.instance.encoder.InstanceFeatureEncoder], or
+            None.
         gan_loss: The adversarial loss.
         feature_matching_loss: The feature-matching loss, or None when its weight is 0.
         vgg_loss: The VGG loss, or None when its weight is 0.
         optimizer_g: Adam over G's and E's parameters.
         optimizer_d: Adam over D's parameters.
         compiled: Compiled forwards by module name.
+        l1_weight: Weight of the L1 distance between generated and real images in the G loss
+            (0 leaves it out).
 
     Examples:
         >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
@@ -79,6 +85,7 @@ class TrainingModels:
     optimizer_g: torch.optim.Optimizer
     optimizer_d: torch.optim.Optimizer
     compiled: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    l1_weight: float = 0.0
 
     def networks(self) -> dict[str, nn.Module]:
         """The trained networks by name: generator, discriminator and (if used) encoder."""
@@ -107,7 +114,45 @@ class TrainingModels:
             net.train(mode)
 
 
+_FUSED_DEVICES = ("cpu", "cuda")
+
+
+def adam(params: list[nn.Parameter], *, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam over ``params``, with the fused implementation where torch has one for the device.
+
+    The fused update is the same Adam (the same gradients, the same formula; results agree to
+    float rounding) in one kernel over all tensors. On a CPU the default loop costs a real
+    share of a step: on 2 cores, 11M parameters took 4.8 s per update against 0.8 s fused (a
+    loaded machine; the ratio is what counts). Where fused Adam is missing (torch < 2.4 on
+    CPU, other devices), the default implementation is used.
+
+    Args:
+        params: The parameters, all on one device.
+        lr: Learning rate.
+        betas: Adam's two betas.
+
+    Returns:
+        The optimizer.
+
+    Examples:
+        >>> net = nn.Linear(4, 2)
+        >>> optimizer = adam(list(net.parameters()), lr=2e-4, betas=(0.5, 0.999))
+        >>> optimizer.param_groups[0]["fused"] in (True, None)
+        True
+    """
+    devices = {p.device.type for p in params}
+    floating = all(p.dtype in (torch.float32, torch.float16, torch.bfloat16) for p in params)
+    if params and floating and len(devices) == 1 and devices <= set(_FUSED_DEVICES):
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # no fused kernel in this torch build
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
 def _global_generator(config: TrainingConfig) -> GlobalGenerator:
+    # In: the condition (one-hot labels or the input image, + boundary, + features); out: the
+    # image channels, whatever the input has.
     g = config.generator
     return GlobalGenerator(
         config.generator_in_channels,
@@ -130,7 +175,7 @@ def _check_stage_one(config: TrainingConfig, checkpoint: dict[str, Any], path: o
             "'local' starts from a stage 'global' checkpoint"
         )
     ours = config.architecture()
-    keys = ("num_classes", "image_channels", "use_instances", "encoder")
+    keys = ("num_classes", "image_channels", "input_channels", "use_instances", "encoder")
     first = {k: saved.get(k) for k in keys}
     second = {k: ours[k] for k in keys}
     saved_generator = {**_GLOBAL_DEFAULTS, **saved.get("generator", {})}
@@ -183,10 +228,11 @@ def build_models(
     """Build the networks with ``init_weights``, the losses and the two Adam optimizers.
 
     Weights are drawn from the global torch random state: seed it first for a reproducible run
-    (:func:`~condgan_blocks.training.build_training` does). Stage "local" reads
+    ([`build_training`][condgan_blocks.training.build_training] does). Stage "local" reads
     ``config.global_checkpoint`` (when ``load_global``): its generator becomes the global
-    generator of a :class:`~condgan_blocks.LocalEnhancer` (``from_global``), and, as in the
-    original, the discriminator and encoder entries that match in key and shape are loaded too.
+    generator of a [`LocalEnhancer`][condgan_blocks.generators.local_enhancer.LocalEnhancer]
+    (``from_global``), and, as in the original, the discriminator and encoder entries that match in
+    key and shape are loaded too.
 
     Args:
         config: The run's configuration.
@@ -195,7 +241,7 @@ def build_models(
             come from a checkpoint of this run anyway (resuming).
 
     Returns:
-        A :class:`TrainingModels`.
+        A [`TrainingModels`][condgan_blocks.training.TrainingModels].
 
     Raises:
         ValueError: If stage "local" has no ``global_checkpoint`` while ``load_global``.
@@ -289,10 +335,8 @@ def build_models(
     params_g = list(generator.parameters())
     if encoder is not None:
         params_g += list(encoder.parameters())
-    optimizer_g = torch.optim.Adam(params_g, lr=opt.lr, betas=(opt.beta1, opt.beta2))
-    optimizer_d = torch.optim.Adam(
-        discriminator.parameters(), lr=opt.lr, betas=(opt.beta1, opt.beta2)
-    )
+    optimizer_g = adam(params_g, lr=opt.lr, betas=(opt.beta1, opt.beta2))
+    optimizer_d = adam(list(discriminator.parameters()), lr=opt.lr, betas=(opt.beta1, opt.beta2))
     models = TrainingModels(
         generator,
         discriminator,
@@ -302,6 +346,7 @@ def build_models(
         vgg,
         optimizer_g,
         optimizer_d,
+        l1_weight=losses.l1_weight,
     )
     if config.compile:
         models.compiled = {

@@ -54,7 +54,7 @@ def capture_rng_state() -> dict[str, Any]:
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`capture_rng_state` returned.
+    """Restore what [`capture_rng_state`][condgan_blocks.training.capture_rng_state] returned.
 
     A CUDA state is restored on the current CUDA device when this machine has one.
 
@@ -92,21 +92,6 @@ def restore_rng_state(state: dict[str, Any]) -> None:
             numpy["cached_gaussian"],
         )
     )
-
-
-# First entry of derive_seed for each consumer, so that their streams never coincide.
-SEED_GLOBAL, SEED_FAKE_POOL, SEED_LOADER = 1, 2, 3
-
-
-def derive_seed(*numbers: int) -> int:
-    """A seed in [0, 2**63) mixed from ``numbers``, e.g. (tag, seed, rank, epoch).
-
-    Examples:
-        >>> derive_seed(0, 1) == derive_seed(0, 1) != derive_seed(0, 2)
-        True
-    """
-    words = np.random.SeedSequence(list(numbers)).generate_state(2, dtype=np.uint64)
-    return int(words[0]) >> 1
 
 
 def seed_everything(seed: int) -> None:

@@ -67,8 +67,8 @@ def apply_generator_phase(generator: nn.Module, phase: str) -> None:
     covering every parameter in both phases, so its state loads the same way in any phase.
 
     Args:
-        generator: A :class:`~condgan_blocks.GlobalGenerator` or
-            :class:`~condgan_blocks.LocalEnhancer`.
+        generator: A [`GlobalGenerator`][condgan_blocks.generators.global_generator.GlobalGenerator]
+            or [`LocalEnhancer`][condgan_blocks.generators.local_enhancer.LocalEnhancer].
         phase: "all" trains everything; "finest" only
             ``LocalEnhancer.stage_parameters("finest")``.
 

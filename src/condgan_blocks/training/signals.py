@@ -10,7 +10,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopRequest:
-    """While active, SIGINT and SIGTERM set :attr:`requested` instead of ending the process.
+    """While active, SIGINT and SIGTERM set `requested` instead of ending the process.
 
     The trainer checks the flag between steps, saves and returns. A second SIGINT while a stop
     is pending raises ``KeyboardInterrupt`` at once, for a user who does not want to wait.

@@ -75,7 +75,8 @@ class TrainingState:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingState:
-        """Rebuild from :meth:`to_dict`, checking every field.
+        """Rebuild from [`to_dict`][condgan_blocks.training.TrainingState.to_dict], checking every
+        field.
 
         Raises:
             ValueError: For unknown or missing keys and bad values.
@@ -97,7 +98,7 @@ class TrainingState:
 
 @dataclass
 class FitResult:
-    """How :meth:`~condgan_blocks.training.Training.fit` ended.
+    """How [`fit`][condgan_blocks.training.Training.fit] ended.
 
     Attributes:
         epoch: Finished epochs.
@@ -111,8 +112,8 @@ class FitResult:
         >>> result.interrupted_by is None, result.global_step
         (True, 10)
 
-        :meth:`~condgan_blocks.training.Training.fit` returns one; see
-        :class:`~condgan_blocks.training.Training` for a run.
+        [`fit`][condgan_blocks.training.Training.fit] returns one; see
+        [`Training`][condgan_blocks.training.Training] for a run.
     """
 
     epoch: int

@@ -10,16 +10,16 @@ Both do the math of the original ``Pix2PixHDModel.forward`` and ``train.py``::
 
 where ``GAN(p, t)`` is the adversarial loss of the predictions ``p`` against target ``t``.
 
-:func:`fused_step` runs D on the fake batch **once**. The same prediction feeds the G loss and the
-D loss, and each backward is restricted to its own parameters with ``inputs=``: the D backward
-gets gradients for D's weights only (it never enters G, which is exactly what ``fake.detach()``
-achieves in the original), and the G backward flows through D to G and E without computing
-D's weight gradients. Both use D's weights from before either optimizer step, as in the
-original, where the D loss is also built before the G step. With a fake pool the D loss needs
-D on *pooled* fakes, so a separate D pass is made on them.
+[`fused_step`][condgan_blocks.training.fused_step] runs D on the fake batch **once**. The same
+prediction feeds the G loss and the D loss, and each backward is restricted to its own parameters
+with ``inputs=``: the D backward gets gradients for D's weights only (it never enters G, which is
+exactly what ``fake.detach()`` achieves in the original), and the G backward flows through D to G
+and E without computing D's weight gradients. Both use D's weights from before either optimizer
+step, as in the original, where the D loss is also built before the G step. With a fake pool the D
+loss needs D on *pooled* fakes, so a separate D pass is made on them.
 
-:func:`naive_step` is the original's sequence (three D passes, full backwards whose D weight
-gradients of the G loss are thrown away) for tests and benchmarks.
+[`naive_step`][condgan_blocks.training.naive_step] is the original's sequence (three D passes, full
+backwards whose D weight gradients of the G loss are thrown away) for tests and benchmarks.
 
 The two agree to float rounding (bit for bit in our CPU tests). Stateful discriminator layers
 see one forward fewer per step in the fused step: batch-norm running statistics are updated
@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from .fake_pool import FakePool
-from .inputs import StepInputs, generator_input
+from .inputs import StepInputs, _with_features
 from .models import TrainingModels
 from .precision import autocast_context
 
@@ -101,7 +101,7 @@ def _generate(models: TrainingModels, inputs: StepInputs) -> Tensor:
         if inputs.instances is None:
             raise ValueError("the encoder needs instances: StepInputs.instances is None")
         features = models.forward("encoder")(inputs.real, inputs.instances)
-    return models.forward("generator")(generator_input(inputs.condition, features))
+    return models.forward("generator")(_with_features(inputs.condition, features))
 
 
 def _generator_losses(
@@ -117,11 +117,16 @@ def _generator_losses(
     # Under autocast G returns low-precision images; VGG compares them in the images' dtype
     # (its convolutions still run in the autocast dtype).
     g_vgg = zero if models.vgg_loss is None else models.vgg_loss(fake.to(real.dtype), real)
-    return {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg}
+    losses = {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg}
+    if models.l1_weight > 0:
+        losses["g_l1"] = models.l1_weight * (fake.to(real.dtype) - real).abs().mean()
+    return losses
 
 
 def _totals(losses: dict[str, Tensor]) -> dict[str, Tensor]:
     losses["g_total"] = losses["g_gan"] + losses["g_feat"] + losses["g_vgg"]
+    if "g_l1" in losses:
+        losses["g_total"] = losses["g_total"] + losses["g_l1"]
     losses["d_total"] = (losses["d_fake"] + losses["d_real"]) * 0.5
     return losses
 
@@ -153,12 +158,13 @@ def fused_step(
 
     Args:
         models: Networks, losses and optimizers (the networks in training mode).
-        inputs: The batch, from :func:`~condgan_blocks.training.prepare_batch`.
+        inputs: The batch, from [`prepare_batch`][condgan_blocks.training.prepare_batch].
         fake_pool: A pool of past fakes for the D loss; with ``size > 0`` D makes a separate
             pass on the pooled pairs.
         precision: "fp32", "bf16" or "fp16": the autocast of the forward pass and the losses.
         scaler: The gradient scaler of "fp16".
-        hooks: Loss reduction and gradient synchronisation; see :class:`StepHooks`.
+        hooks: Loss reduction and gradient synchronisation; see
+            [`StepHooks`][condgan_blocks.training.StepHooks].
 
     Returns:
         The losses as floats: ``g_gan``, ``g_feat``, ``g_vgg``, ``d_fake``, ``d_real``,
@@ -245,7 +251,8 @@ def naive_step(
     """The original's step: D on the (pooled) detached fakes, on the reals, then again on the
     fakes for the G loss; full backwards; G step, then D step.
 
-    Same arguments and result as :func:`fused_step`; a reference for tests and benchmarks.
+    Same arguments and result as [`fused_step`][condgan_blocks.training.fused_step]; a reference for
+    tests and benchmarks.
 
     Shape:
         - inputs.condition: (N, K(+1), H, W).

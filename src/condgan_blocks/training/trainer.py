@@ -6,7 +6,6 @@ import itertools
 import logging
 import math
 import os
-import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -14,13 +13,18 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from ..data import collate
+from .._seeding import SEED_FAKE_POOL, SEED_GLOBAL, derive_seed
+from ..data import SeededDataLoader, make_dataloader
+from ..data.sampler import batches_per_epoch
 from . import distributed
-from ._snapshot_checks import first_non_finite
+from ._snapshot_checks import check_snapshot, first_non_finite
 from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
     LATEST_NAME,
+    check_checkpoint_header,
     epoch_checkpoint_name,
     load_checkpoint,
     prune_checkpoints,
@@ -28,18 +32,16 @@ from .checkpoint import (
     resolve_checkpoint_path,
     save_checkpoint,
 )
-from .config import TrainingConfig
+from .config import TrainingConfig, architecture_differences
 from .distributed import DistributedContext
 from .ema import ExponentialMovingAverage
 from .fake_pool import FakePool
-from .inputs import StepInputs, generator_input, prepare_batch
+from .inputs import StepInputs, prepare_batch
 from .models import TrainingModels, build_models
-from .precision import autocast_context, make_grad_scaler
-from .rng import SEED_FAKE_POOL, SEED_GLOBAL, SEED_LOADER, derive_seed, seed_everything
-from .sampler import EpochSampler, batches_per_epoch
+from .precision import make_grad_scaler
+from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .schedule import apply_generator_phase, generator_phase, lr_factor
 from .signals import StopRequest
-from .snapshot import restore_snapshot, take_snapshot
 from .state import FitResult, NonFiniteLossError, TrainingState
 from .step import StepHooks, fused_step, naive_step
 
@@ -48,10 +50,14 @@ logger = logging.getLogger("condgan_blocks.training")
 StepCallback = Callable[["Training", dict[str, float]], None]
 
 
-def _ignore_sigint(worker_id: int) -> None:
-    # Ctrl-C reaches the whole process group: workers must keep serving the current epoch
-    # while the main process finishes its step and saves.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_cpu(v) for v in value]
+    return value
 
 
 def _progress(iterable: Iterable, total: int, description: str, enabled: bool) -> Iterable:
@@ -67,10 +73,12 @@ def _progress(iterable: Iterable, total: int, description: str, enabled: bool) -
 class Training:
     """A pix2pixHD run: models, optimizers, schedule, EMA, fake pool, checkpoints.
 
-    Build it with :func:`build_training`. :meth:`step` runs one G and one D update on a batch;
-    :meth:`fit` runs the whole schedule over a dataset with checkpoints, exact resume and
-    signal handling. Under ``torch.distributed`` every rank builds one; only rank 0 writes
-    checkpoints and logs, and :meth:`save` is collective (every rank must call it).
+    Build it with [`build_training`][condgan_blocks.training.build_training].
+    [`step`][condgan_blocks.training.Training.step] runs one G and one D update on a batch;
+    [`fit`][condgan_blocks.training.Training.fit] runs the whole schedule over a dataset with
+    checkpoints, exact resume and signal handling. Under ``torch.distributed`` every rank builds
+    one; only rank 0 writes checkpoints and logs, and
+    [`save`][condgan_blocks.training.Training.save] is collective (every rank must call it).
 
     Every step synchronises with the host once, after the forward pass, to read the losses:
     a non-finite loss raises [`NonFiniteLossError`][condgan_blocks.training.NonFiniteLossError]
@@ -85,16 +93,17 @@ class Training:
     Distributed runs are data parallel without the ``DistributedDataParallel`` wrapper, whose
     reducer cannot follow the fused step's restricted backwards: rank 0's weights are broadcast
     at the start and gradients are averaged after every backward (see
-    :mod:`condgan_blocks.training.distributed`). The fake pool and the random streams are per
+    `condgan_blocks.training.distributed`). The fake pool and the random streams are per
     rank, and every rank's are saved.
 
     Args:
         config: The run's configuration.
-        models: From :func:`~condgan_blocks.training.build_models`.
+        models: From [`build_models`][condgan_blocks.training.build_models].
         context: The distributed context; defaults to the initialised process group's.
 
     Shape:
-        - :meth:`generate`: a batch of (N, 1, H, W) label maps gives float32 (N, C, H, W) images.
+        - [`generate`][condgan_blocks.training.Training.generate]: a batch of (N, 1, H, W) label
+          maps gives float32 (N, C, H, W) images.
 
     Examples:
         >>> import tempfile
@@ -241,6 +250,7 @@ class Training:
             batch,
             num_classes=config.num_classes,
             image_channels=config.image_channels,
+            input_channels=config.input_channels,
             use_instances=config.use_instances,
             use_encoder=config.encoder is not None,
             ignore_index=config.ignore_index,
@@ -336,57 +346,77 @@ class Training:
 
     @torch.no_grad()
     def generate(self, batch: dict[str, Any]) -> Tensor:
-        """Images for ``batch`` from :attr:`generator` (the EMA average when present).
+        """Images for ``batch`` from [`generator`][condgan_blocks.training.Training.generator] (the
+        EMA average when present).
 
-        The encoder, when used, encodes the batch's real images. Returns float32 (N, C, H, W).
+        Runs the one inference path,
+        [`Synthesizer.from_training`][condgan_blocks.synthesis.Synthesizer.from_training]:
+        maps of any size are padded to the generator's size multiple and cropped back. The
+        encoder, when used, encodes the batch's real images.
+
+        Args:
+            batch: A collated batch dict: ``label`` (``input`` with ``num_classes=0``), and
+                ``instance`` or ``image`` where the boundary map or the encoder need them.
+
+        Returns:
+            Float32 images (N, C, H, W) on the device of the batch's maps.
+
+        Raises:
+            ValueError: If the batch misses a map the run needs, or a map is invalid.
         """
-        inputs = self._prepare(batch)
-        generator = self.generator
-        was_training = generator.training
-        generator.eval()
-        try:
-            with autocast_context(self.config.precision, self.device):
-                features = None
-                if self.models.encoder is not None:
-                    features = self.models.encoder(inputs.real, inputs.instances)
-                fake = generator(generator_input(inputs.condition, features))
-        finally:
-            generator.train(was_training)
-        return fake.float()
+        from ..synthesis import Synthesizer  # synthesis imports this package: import late
+
+        config = self.config
+        use_encoder = self.models.encoder is not None
+        needed = ["input" if config.image_input else "label"]
+        needed += ["instance"] if config.use_instances or use_encoder else []
+        needed += ["image"] if use_encoder else []
+        missing = [key for key in needed if key not in batch]
+        if missing:
+            raise ValueError(f"the batch has no {missing}, needed here; it has {sorted(batch)}")
+        return Synthesizer.from_training(self).generate(
+            batch[needed[0]],
+            batch["instance"] if "instance" in needed else None,
+            image=batch["image"] if use_encoder else None,
+        )
 
     # ---------------------------------------------------------------- epochs
-    def make_loader(self, dataset: Dataset, epoch: int, *, start: int = 0) -> DataLoader:
+    def make_loader(self, dataset: Dataset, epoch: int, *, start: int = 0) -> SeededDataLoader:
         """The batches of ``epoch`` for this rank, from sample ``start`` of its share on.
 
-        The order comes from :class:`~condgan_blocks.training.EpochSampler`, so a resumed run
-        skips the consumed batches without loading them. Random transforms draw from the global
-        torch state with ``num_workers=0`` (saved in checkpoints: resume is exact); worker
-        processes are seeded per (seed, rank, epoch), so with workers a resumed epoch repeats
-        the order but not the random transforms of the interrupted one.
+        A [`make_dataloader`][condgan_blocks.data.make_dataloader] loader with this run's
+        settings. The order comes from [`EpochSampler`][condgan_blocks.training.EpochSampler], so
+        a resumed run skips the consumed batches without loading them. Random transforms draw
+        from the global torch state with ``num_workers=0`` (saved in checkpoints: resume is
+        exact); worker processes are seeded per (seed, rank, epoch), so with workers a resumed
+        epoch repeats the order but not the random transforms of the interrupted one.
+
+        Examples:
+            >>> from condgan_blocks.data import SyntheticScenes
+            >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+            ...                                      LossConfig, TrainingConfig)
+            >>> config = TrainingConfig(
+            ...     num_classes=7, batch_size=2,
+            ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+            ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+            ...     losses=LossConfig(vgg_weight=0.0))
+            >>> loader = build_training(config).make_loader(SyntheticScenes(6), epoch=0, start=2)
+            >>> len(loader)  # 2 of the 6 samples were read before: 2 batches left
+            2
         """
         config = self.config
-        sampler = EpochSampler(
-            len(dataset),
-            epoch=epoch,
-            seed=config.seed,
-            shuffle=config.shuffle,
-            rank=self.context.rank,
-            world_size=self.context.world_size,
-            start=start,
-        )
-        generator = torch.Generator().manual_seed(
-            derive_seed(SEED_LOADER, config.seed, self.context.rank, epoch)
-        )
-        return DataLoader(
+        return make_dataloader(
             dataset,
-            batch_size=config.batch_size,
-            sampler=sampler,
+            config.batch_size,
+            shuffle=config.shuffle,
+            seed=config.seed,
+            epoch=epoch,
+            start=start,
+            world_size=self.context.world_size,
+            rank=self.context.rank,
             num_workers=config.num_workers,
-            collate_fn=collate,
             drop_last=config.drop_last,
             pin_memory=self.device.type == "cuda",
-            generator=generator,
-            worker_init_fn=_ignore_sigint if config.num_workers > 0 else None,
         )
 
     def train_epoch(self, dataset: Dataset, *, on_step: StepCallback | None = None) -> str | None:
@@ -468,7 +498,7 @@ class Training:
             on_step: Called on rank 0 after every step with this object and the losses.
 
         Returns:
-            A :class:`FitResult`.
+            A [`FitResult`][condgan_blocks.training.FitResult].
         """
         if len(dataset) == 0:
             raise ValueError("the dataset is empty")
@@ -514,18 +544,163 @@ class Training:
         return FitResult(self.state.epoch, self.state.global_step, None, self.last_checkpoint)
 
     # ---------------------------------------------------------------- checkpoints
-    def checkpoint(self) -> dict[str, Any] | None:
-        """Everything needed to continue, as tensors and plain values; None off rank 0.
+    def state_dict(self) -> dict[str, Any] | None:
+        """Everything needed to continue the run, as tensors and plain values; None off rank 0.
 
-        Collective under ``torch.distributed``: it gathers every rank's random states and
-        fake pool. See `condgan_blocks.training.snapshot` for the contents.
+        This is the checkpoint [`save`][condgan_blocks.training.Training.save] writes (it loads
+        with ``torch.load(weights_only=True)``) and
+        [`load_state_dict`][condgan_blocks.training.Training.load_state_dict] reads:
+
+        - ``format``, ``version``: ``"condgan_blocks.training"``, 1.
+        - ``config``: ``TrainingConfig.to_dict()``.
+        - ``state``: [`TrainingState`][condgan_blocks.training.TrainingState] as a dict (epoch,
+          batch in epoch, step, stage, phase).
+        - ``models``: ``generator``, ``discriminator``, ``encoder``, ``ema``: state dicts (None
+          for a part the run does not have).
+        - ``optimizers``: ``generator`` (with the encoder), ``discriminator``: Adam state dicts.
+        - ``schedule``: ``{"lr": the current learning rate}``.
+        - ``scaler``: the gradient scaler's state dict (float16 precision) or None.
+        - ``world_size``, ``ranks``: per rank, the torch / CUDA / Python / numpy random states
+          and the fake pool.
+
+        As with ``nn.Module.state_dict``, the weight and optimizer tensors are the live ones:
+        copy the dict (``copy.deepcopy``) to keep it while training goes on. Collective under
+        ``torch.distributed``: it gathers every rank's random states and fake pool.
+
+        Returns:
+            The checkpoint dict on rank 0, None on the other ranks.
 
         Raises:
             NonFiniteLossError: If the last update wrote NaN or infinite weights: such
                 weights are never put into a checkpoint.
+
+        Examples:
+            >>> import copy
+            >>> from condgan_blocks.data import SyntheticScenes, collate
+            >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
+            ...                                      LossConfig, TrainingConfig)
+            >>> config = TrainingConfig(
+            ...     num_classes=7,
+            ...     generator=GeneratorConfig(base_channels=4, num_downsamples=1, num_blocks=1),
+            ...     discriminator=DiscriminatorConfig(base_channels=4, num_scales=1),
+            ...     losses=LossConfig(vgg_weight=0.0))
+            >>> training = build_training(config)
+            >>> _ = training.step(collate([SyntheticScenes(1, size=(16, 16))[0]]))
+            >>> state = copy.deepcopy(training.state_dict())
+            >>> sorted(state["models"]), state["state"]["global_step"]
+            (['discriminator', 'ema', 'encoder', 'generator'], 1)
+            >>> fresh = build_training(config)
+            >>> fresh.load_state_dict(state)
+            >>> fresh.state.global_step
+            1
         """
         self._check_weights()
-        return take_snapshot(self)
+        ranks = distributed.gather_to_main(self._rank_state(), self.context)
+        if not self.is_main:
+            return None
+        models = self.models
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": self.config.to_dict(),
+            "state": self.state.to_dict(),
+            "models": {
+                "generator": models.generator.state_dict(),
+                "discriminator": models.discriminator.state_dict(),
+                "encoder": None if models.encoder is None else models.encoder.state_dict(),
+                "ema": None if self.ema is None else self.ema.module.state_dict(),
+            },
+            "optimizers": {
+                "generator": models.optimizer_g.state_dict(),
+                "discriminator": models.optimizer_d.state_dict(),
+            },
+            "schedule": {"lr": self.lr},
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+            "world_size": self.context.world_size,
+            "ranks": ranks,
+        }
+
+    def _rank_state(self) -> dict[str, Any]:
+        """This rank's random states and fake pool, on the CPU."""
+        pool = None if self.fake_pool is None else self.fake_pool.state_dict()
+        return _to_cpu({"rng": capture_rng_state(), "fake_pool": pool})
+
+    def load_state_dict(self, state: dict[str, Any], *, source: object = None) -> None:
+        """Continue from ``state``, a dict from ``state_dict`` (or a loaded checkpoint).
+
+        Loads the weights, the EMA average (a state without one starts it from the generator),
+        the optimizer and scaler states, the position in the schedule, and this rank's random
+        states and fake pool; then sets the learning rate and the generator phase of the loaded
+        epoch from this object's ``config`` (see
+        [`resume`][condgan_blocks.training.Training.resume]). Settings come from ``config``,
+        not from ``state``; only the architecture must match. A state written by another
+        number of processes loads all but the random states and fake pools (a warning says so).
+
+        The whole state is checked before anything changes: the kind of every record, the
+        state-dict keys and shapes, that every weight is finite, the optimizers' parameter
+        groups and per-parameter state shapes, the scaler, the random states and the fake pool.
+
+        Args:
+            state: The checkpoint dict (see ``state_dict`` for its contents and an example).
+            source: Where ``state`` comes from (a checkpoint path), named in messages.
+
+        Raises:
+            TypeError: If ``state`` is not a dict.
+            CheckpointError: If ``state`` is not a training checkpoint of a readable version,
+                or any record is malformed or does not fit the run; the message names the record
+                (config fields, keys, shapes). This object is then left unchanged.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"state must be a dict from Training.state_dict(), got {type(state).__name__}"
+            )
+        where = "the state dict" if source is None else source
+        check_checkpoint_header(state, where)
+        position = check_snapshot(self, state, where)
+        main = self.is_main
+        changed = architecture_differences(state["config"], self.config.to_dict())
+        if changed and main:
+            logger.info("loading %s with config changes (checkpoint vs now): %s", where, changed)
+        models = self.models
+        for name, net in models.networks().items():
+            net.load_state_dict(state["models"][name])
+        if self.ema is not None:
+            if state["models"].get("ema") is not None:
+                self.ema.module.load_state_dict(state["models"]["ema"])
+            else:
+                if main:
+                    logger.warning("%s has no EMA; the average starts from the generator", where)
+                self.ema.module.load_state_dict(models.generator.state_dict())
+        models.optimizer_g.load_state_dict(state["optimizers"]["generator"])
+        models.optimizer_d.load_state_dict(state["optimizers"]["discriminator"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.state = position
+        self._load_rank_state(state, where)
+        self.set_epoch(self.state.epoch)
+        self._pending_finite = None
+
+    def _load_rank_state(self, state: dict[str, Any], where: object) -> None:
+        """Restore this rank's random states and fake pool, when ``state`` has them."""
+        ranks = state.get("ranks") or []
+        rank = self.context.rank
+        if state.get("world_size") != self.context.world_size or len(ranks) <= rank:
+            if self.is_main:
+                logger.warning(
+                    "%s was written by %s process(es), this run has %d: random states and fake "
+                    "pools start afresh, so the run does not continue exactly",
+                    where,
+                    state.get("world_size"),
+                    self.context.world_size,
+                )
+            return
+        if self.fake_pool is not None and ranks[rank].get("fake_pool") is not None:
+            self.fake_pool.load_state_dict(ranks[rank]["fake_pool"])
+        restore_rng_state(ranks[rank]["rng"])
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """The same as [`state_dict`][condgan_blocks.training.Training.state_dict]."""
+        return self.state_dict()
 
     def save(self, *, epoch_end: bool = False) -> Path | None:
         """Write ``latest.pt`` (and, with ``epoch_end``, ``epoch_NNNN.pt``) atomically.
@@ -573,9 +748,7 @@ class Training:
         """
         path = resolve_checkpoint_path(path)
         checkpoint = load_checkpoint(path, map_location=self.device)
-        restore_snapshot(self, checkpoint, path)
-        self.set_epoch(self.state.epoch)
-        self._pending_finite = None
+        self.load_state_dict(checkpoint, source=path)
         self.last_checkpoint = path
         schedule = checkpoint.get("schedule")
         saved_lr = schedule.get("lr") if isinstance(schedule, dict) else None
@@ -603,7 +776,8 @@ def build_training(
     resume: str | os.PathLike | None = None,
     context: DistributedContext | None = None,
 ) -> Training:
-    """Build a :class:`Training` from ``config``, optionally resuming a checkpoint.
+    """Build a [`Training`][condgan_blocks.training.Training] from ``config``, optionally resuming a
+    checkpoint.
 
     Seeds torch, Python and numpy with ``config.seed`` before building (the same weights on
     every rank, and rank 0's are broadcast anyway), then with a seed derived from
@@ -616,7 +790,8 @@ def build_training(
         context: The distributed context; defaults to the initialised process group's.
 
     Returns:
-        A :class:`Training` whose ``step(batch)`` runs one full G and D update.
+        A [`Training`][condgan_blocks.training.Training] whose ``step(batch)`` runs one full G and D
+        update.
 
     Examples:
         >>> from condgan_blocks.data import SyntheticScenes, collate

@@ -23,6 +23,7 @@ from torch import nn
 
 # Importing these modules registers their kinds with ``build`` and their key maps.
 from . import _instance, _losses, _networks  # noqa: F401
+from ._command_line import translate_command_line
 from ._experiment import Pix2PixHDExperiment, load_experiment, parse_options
 from ._registry import BUILDERS
 from ._state_dict import load_state_dict, read_state_dict, to_original_state_dict
@@ -132,4 +133,5 @@ __all__ = [
     "load_state_dict",
     "parse_options",
     "to_original_state_dict",
+    "translate_command_line",
 ]

@@ -2,13 +2,17 @@
 
 The losses built here compute exactly the original's numbers from its options:
 
-- ``gan_loss``: our :class:`GANLoss` in "lsgan" mode; with ``use_lsgan=False`` a module that,
-  like the original, applies ``BCELoss`` to probabilities (the discriminator's sigmoid output).
-- ``feature_matching_loss``: our :class:`FeatureMatchingLoss` with ``lambda_feat`` as weight,
-  checking that the inputs have the ``num_D`` x ``n_layers_D + 2`` structure of the options.
-- ``vgg_loss``: our :func:`vgg_perceptual_loss` without ImageNet normalisation and without
-  ``lambda_feat``, over a :class:`VGG19Features` that is a real child here, so that the
-  original ``Vgg19`` keys (``slice1.0.weight``, ...) load into it.
+- ``gan_loss``: our [`GANLoss`][condgan_blocks.losses.adversarial.GANLoss] in "lsgan" mode; with
+  ``use_lsgan=False`` a module that, like the original, applies ``BCELoss`` to probabilities (the
+  discriminator's sigmoid output).
+- ``feature_matching_loss``: our
+  [`FeatureMatchingLoss`][condgan_blocks.losses.feature_matching.FeatureMatchingLoss] with
+  ``lambda_feat`` as weight, checking that the inputs have the ``num_D`` x ``n_layers_D + 2``
+  structure of the options.
+- ``vgg_loss``: our [`vgg_perceptual_loss`][condgan_blocks.losses.perceptual.vgg_perceptual_loss]
+  without ImageNet normalisation and without ``lambda_feat``, over a
+  [`VGG19Features`][condgan_blocks.losses.vgg19.VGG19Features] that is a real child here, so that
+  the original ``Vgg19`` keys (``slice1.0.weight``, ...) load into it.
 """
 
 from __future__ import annotations
@@ -40,8 +44,8 @@ class ProbabilityBCEGANLoss(nn.Module):
 
     Not cross-entropy on logits: the predictions must already be in [0, 1], and torch clamps
     the logs at -100, so exact 0 and 1 give finite losses. Summed over scales like
-    :class:`GANLoss`. Prefer ``GANLoss("vanilla")`` with a sigmoid-free discriminator for new
-    training: it is numerically stable.
+    [`GANLoss`][condgan_blocks.losses.adversarial.GANLoss]. Prefer ``GANLoss("vanilla")`` with a
+    sigmoid-free discriminator for new training: it is numerically stable.
 
     Args:
         real_label: Target for real predictions, in [0, 1].
@@ -70,7 +74,8 @@ class ProbabilityBCEGANLoss(nn.Module):
 
 
 class OriginalFeatureMatchingLoss(FeatureMatchingLoss):
-    """:class:`FeatureMatchingLoss` that checks the inputs against the original's options.
+    """[`FeatureMatchingLoss`][condgan_blocks.losses.feature_matching.FeatureMatchingLoss] that
+    checks the inputs against the original's options.
 
     The original weights layers by ``4 / (n_layers_D + 1)`` and scales by ``1 / num_D`` from its
     options; ours derives both from the inputs. They agree when the inputs come from a
@@ -97,9 +102,10 @@ class OriginalFeatureMatchingLoss(FeatureMatchingLoss):
 class OriginalVGGLoss(nn.Module):
     """The original ``VGGLoss``: weighted L1 over VGG19 features, ``lambda_feat`` NOT included.
 
-    Unlike :class:`VGGPerceptualLoss`, the :class:`VGG19Features` is a registered child
-    (``vgg``), so the original ``Vgg19`` state dict loads through
-    :func:`condgan_blocks.compat.pix2pixhd.load_state_dict`.
+    Unlike [`VGGPerceptualLoss`][condgan_blocks.losses.perceptual.VGGPerceptualLoss], the
+    [`VGG19Features`][condgan_blocks.losses.vgg19.VGG19Features] is a registered child (``vgg``), so
+    the original ``Vgg19`` state dict loads through
+    [`compat.pix2pixhd.load_state_dict`][condgan_blocks.compat.pix2pixhd.load_state_dict].
 
     Args:
         layer_weights: Weights of relu1_1 ... relu5_1 (the original's ``self.weights``).

@@ -16,7 +16,8 @@ class EpochSampler(Sampler[int]):
     multiple of ``world_size``, of which rank ``r`` reads every ``world_size``-th index from
     ``r``. A run resumed at batch ``b`` of an epoch passes ``start = b * batch_size`` and reads
     exactly what the uninterrupted run would have read next, without loading the skipped
-    samples.
+    samples. [`make_dataloader`][condgan_blocks.data.make_dataloader] builds its loaders on it,
+    and so does the training loop.
 
     Args:
         num_samples: Length of the dataset.

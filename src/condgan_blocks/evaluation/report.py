@@ -1,0 +1,219 @@
+"""The evaluation's results as numbers, text and warnings.
+
+The paper's protocol scores three kinds of images with one segmenter: the generated images,
+the real images (the oracle) and flat-colour paintings of the labels (the floor). A results
+dict holds one entry per kind (``pixel_accuracy``, ``mean_iou`` and the high-frequency energy
+``chroma_hf``, ``luminance_hf``) and the generated / real ratios (``miou_ratio``,
+``chroma_hf_ratio``, ``luminance_hf_ratio``; None where the real images score 0). Results
+written before the high-frequency energy was measured have no ``*_hf`` keys; every function
+here accepts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._tables import text_table
+from .high_frequency import HighFrequencyMeter
+from .metrics import ConfusionMatrix
+
+# The kinds of scored images, in table order, with their names in tables.
+SCORED_IMAGES = (
+    ("generated", "pix2pixHD (ours)"),
+    ("real", "real images (oracle)"),
+    ("flat", "flat colours (floor)"),
+)
+# The high-frequency energy keys of each kind (HighFrequencyMeter); the generated / real ratio
+# of each is stored as f"{key}_ratio".
+HIGH_FREQUENCY_KEYS = ("chroma_hf", "luminance_hf")
+SMOKE_RUN_WARNING = (
+    "This is a --smoke run: tiny networks trained for a few steps on a few images, and a "
+    "segmenter trained for a couple of epochs. It checks that the pipeline runs; its images "
+    "and scores measure nothing."
+)
+"""The first warning of a smoke run's report (see
+[`evaluation_warnings`][condgan_blocks.evaluation.evaluation_warnings])."""
+_DEFAULT_ADVICE = "train the segmenter longer or use a better one"
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def summarize_evaluation(
+    matrices: Mapping[str, ConfusionMatrix],
+    meters: Mapping[str, HighFrequencyMeter] | None = None,
+) -> dict[str, Any]:
+    """The results dict of a finished evaluation: scores per kind and generated / real ratios.
+
+    Args:
+        matrices: A [`ConfusionMatrix`][condgan_blocks.evaluation.ConfusionMatrix] per kind of
+            image, with at least ``"generated"`` and ``"real"``.
+        meters: Optionally a [`HighFrequencyMeter`][condgan_blocks.evaluation.HighFrequencyMeter]
+            per kind (the same kinds), for ``chroma_hf`` and ``luminance_hf``.
+
+    Returns:
+        ``{kind: {"pixel_accuracy", "mean_iou"[, "chroma_hf", "luminance_hf"]}, ...,
+        "miou_ratio"[, "chroma_hf_ratio", "luminance_hf_ratio"]}``; a ratio is None where the
+        real images score 0.
+
+    Raises:
+        ValueError: ``"generated"`` or ``"real"`` is missing, or the meters cover other kinds.
+
+    Examples:
+        >>> import torch
+        >>> labels = torch.tensor([[[[0, 1], [1, 1]]]])
+        >>> matrices = {key: ConfusionMatrix(2) for key in ("generated", "real")}
+        >>> matrices["generated"].update(torch.zeros_like(labels), labels)
+        >>> matrices["real"].update(labels, labels)
+        >>> results = summarize_evaluation(matrices)
+        >>> results["real"]["mean_iou"], results["generated"]["pixel_accuracy"]
+        (1.0, 0.25)
+        >>> results["miou_ratio"]
+        0.125
+    """
+    missing = sorted({"generated", "real"} - set(matrices))
+    if missing:
+        raise ValueError(f"matrices needs the kinds 'generated' and 'real', missing {missing}")
+    if meters is not None and set(meters) != set(matrices):
+        raise ValueError(
+            f"meters must cover the kinds of matrices {sorted(matrices)}, got {sorted(meters)}"
+        )
+    results: dict[str, Any] = {key: matrix.compute() for key, matrix in matrices.items()}
+    results["miou_ratio"] = _ratio(results["generated"]["mean_iou"], results["real"]["mean_iou"])
+    if meters is not None:
+        for key, meter in meters.items():
+            energy = meter.compute()
+            results[key].update({name: energy[name] for name in HIGH_FREQUENCY_KEYS})
+        for name in HIGH_FREQUENCY_KEYS:
+            results[f"{name}_ratio"] = _ratio(results["generated"][name], results["real"][name])
+    return results
+
+
+def evaluation_warnings(
+    results: Mapping[str, Any], *, smoke: bool = False, advice: str | None = None
+) -> list[str]:
+    """Why the scores of ``results`` may say nothing about the generator.
+
+    Two reasons are known: a smoke run (``smoke``: tiny networks, a few steps) and a segmenter
+    that scores the real images no better than the flat-colour floor (it has not learnt to
+    segment, so the generated / real ratio is meaningless).
+
+    Args:
+        results: A results dict with ``"real"`` and ``"flat"`` mean IoUs.
+        smoke: The run is a smoke run: adds
+            [`SMOKE_RUN_WARNING`][condgan_blocks.evaluation.report.SMOKE_RUN_WARNING] first.
+        advice: What to do about a segmenter that has not learnt (ends the warning); a generic
+            hint when None.
+
+    Returns:
+        The warnings, as sentences; empty when the scores can be trusted.
+
+    Examples:
+        >>> scores = {"pixel_accuracy": 0.5, "mean_iou": 0.07}
+        >>> results = {"generated": scores, "real": scores, "flat": scores}
+        >>> print(evaluation_warnings(results, advice="pass --segmenter")[0])  # doctest: +ELLIPSIS
+        The segmenter scores real images no better than flat colour paintings (mean IoU 0.0700 \
+vs 0.0700): ...; pass --segmenter.
+        >>> evaluation_warnings({**results, "real": {"mean_iou": 0.6}})
+        []
+    """
+    warnings = [SMOKE_RUN_WARNING] if smoke else []
+    real, flat = results["real"]["mean_iou"], results["flat"]["mean_iou"]
+    if real <= flat + 1e-3:
+        warnings.append(
+            f"The segmenter scores real images no better than flat colour paintings (mean IoU "
+            f"{real:.4f} vs {flat:.4f}): it has not learnt to segment, so the generated / real "
+            f"ratio says nothing about the generator; {advice or _DEFAULT_ADVICE}."
+        )
+    return warnings
+
+
+def format_ratio(ratio: float | None) -> str:
+    """A generated / real mean IoU ratio for a report (None: the real images score 0).
+
+    Examples:
+        >>> format_ratio(0.81234), format_ratio(None)
+        ('0.812', 'n/a (the real images score 0)')
+    """
+    return "n/a (the real images score 0)" if ratio is None else f"{ratio:.3f}"
+
+
+def format_times_real(ratio: float | None) -> str:
+    """A generated / real high-frequency energy ratio, e.g. ``"5.1x real"``.
+
+    Examples:
+        >>> format_times_real(5.08), format_times_real(None)
+        ('5.1x real', 'n/a, the real images have none')
+    """
+    return "n/a, the real images have none" if ratio is None else f"{ratio:.1f}x real"
+
+
+def format_noise(results: Mapping[str, Any]) -> str:
+    """One line on the high-frequency energy of the generated and the real images.
+
+    Returns:
+        E.g. ``"chroma high-frequency: generated 0.041, real 0.008 (5.1x real); luminance:
+        ..."``; empty for results written before the energy was measured.
+
+    Examples:
+        >>> kind = {"chroma_hf": 0.04, "luminance_hf": 0.02}
+        >>> results = {"generated": kind, "real": {"chroma_hf": 0.01, "luminance_hf": 0.0},
+        ...            "chroma_hf_ratio": 4.0, "luminance_hf_ratio": None}
+        >>> print(format_noise(results))  # doctest: +NORMALIZE_WHITESPACE
+        chroma high-frequency: generated 0.040, real 0.010 (4.0x real); luminance: generated
+        0.020, real 0.000 (n/a, the real images have none)
+        >>> format_noise({"generated": kind, "real": kind})
+        ''
+    """
+    if any(f"{name}_ratio" not in results for name in HIGH_FREQUENCY_KEYS):
+        return ""
+    parts = [
+        f"generated {results['generated'][name]:.3f}, real {results['real'][name]:.3f} "
+        f"({format_times_real(results[f'{name}_ratio'])})"
+        for name in HIGH_FREQUENCY_KEYS
+    ]
+    return f"chroma high-frequency: {parts[0]}; luminance: {parts[1]}"
+
+
+def format_score_table(results: Mapping[str, Any]) -> str:
+    """The pixel accuracy (%) and mean IoU of each kind of image as a text table.
+
+    Examples:
+        >>> scores = {"pixel_accuracy": 0.5, "mean_iou": 0.25}
+        >>> print(format_score_table({"generated": scores, "real": scores, "flat": scores}))
+        images               | pixel accuracy | mean IoU
+        ---------------------+----------------+---------
+        pix2pixHD (ours)     | 50.00          | 0.2500
+        real images (oracle) | 50.00          | 0.2500
+        flat colours (floor) | 50.00          | 0.2500
+    """
+    rows = [("images", "pixel accuracy", "mean IoU")]
+    for key, name in SCORED_IMAGES:
+        if key in results:
+            scores = results[key]
+            rows.append(
+                (name, f"{100 * scores['pixel_accuracy']:.2f}", f"{scores['mean_iou']:.4f}")
+            )
+    return text_table(rows)
+
+
+def format_evaluation(results: Mapping[str, Any]) -> str:
+    """The whole text report: the score table, the mean IoU ratio, the noise line and one
+    ``WARNING:`` line per entry of ``results["warnings"]``.
+
+    Examples:
+        >>> scores = {"pixel_accuracy": 0.5, "mean_iou": 0.25}
+        >>> results = {"generated": scores, "real": scores, "flat": scores, "miou_ratio": 1.0,
+        ...            "warnings": ["a warning"]}
+        >>> print(format_evaluation(results).splitlines()[-2:])
+        ['generated / real mean IoU: 1.000', 'WARNING: a warning']
+    """
+    lines = [format_score_table(results)]
+    lines.append(f"generated / real mean IoU: {format_ratio(results.get('miou_ratio'))}")
+    noise = format_noise(results)
+    if noise:
+        lines.append(noise)
+    lines.extend(f"WARNING: {warning}" for warning in results.get("warnings", ()))
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""The evaluation's results dict, its warnings and its text report."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from condgan_blocks.evaluation import (
+    SMOKE_RUN_WARNING,
+    ConfusionMatrix,
+    HighFrequencyMeter,
+    evaluation_warnings,
+    format_evaluation,
+    format_noise,
+    format_ratio,
+    format_score_table,
+    summarize_evaluation,
+)
+
+KINDS = ("generated", "real", "flat")
+
+
+def _scored(seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 3, (2, 1, 8, 8), generator=generator)
+    predictions = {
+        "generated": torch.randint(0, 3, (2, 1, 8, 8), generator=generator),
+        "real": labels.clone(),
+        "flat": torch.zeros_like(labels),
+    }
+    matrices, meters = {}, {}
+    for kind in KINDS:
+        matrices[kind] = ConfusionMatrix(3)
+        matrices[kind].update(predictions[kind], labels)
+        meters[kind] = HighFrequencyMeter()
+        meters[kind].update(torch.rand(2, 3, 8, 8, generator=generator) * 2 - 1)
+    return matrices, meters
+
+
+def test_summary_holds_each_kind_and_the_ratios():
+    matrices, meters = _scored()
+    results = summarize_evaluation(matrices, meters)
+    for kind in KINDS:
+        expected = {**matrices[kind].compute(), **meters[kind].compute()}
+        expected.pop("num_images")
+        assert results[kind] == expected
+    assert results["real"]["mean_iou"] == 1.0
+    assert results["miou_ratio"] == pytest.approx(results["generated"]["mean_iou"])
+    for name in ("chroma_hf", "luminance_hf"):
+        ratio = results["generated"][name] / results["real"][name]
+        assert results[f"{name}_ratio"] == pytest.approx(ratio)
+
+
+def test_summary_without_meters_and_with_real_images_scoring_zero():
+    matrices, _ = _scored()
+    matrices["real"] = ConfusionMatrix(3)
+    ones = torch.ones(1, 1, 4, 4, dtype=torch.long)
+    matrices["real"].update(ones, ones - 1)  # every pixel wrong
+    results = summarize_evaluation(matrices)
+    assert results["miou_ratio"] is None
+    assert "chroma_hf_ratio" not in results
+    assert format_noise(results) == ""
+
+
+def test_summary_refuses_missing_kinds_and_mismatched_meters():
+    matrices, meters = _scored()
+    with pytest.raises(ValueError, match=r"missing \['real'\]"):
+        summarize_evaluation({"generated": matrices["generated"]})
+    with pytest.raises(ValueError, match="meters must cover the kinds"):
+        summarize_evaluation(matrices, {"generated": meters["generated"]})
+
+
+def test_an_untrained_segmenter_is_flagged():
+    scores = {"pixel_accuracy": 0.5, "mean_iou": 0.07}
+    results = {"generated": scores, "real": scores, "flat": scores}
+    (warning,) = evaluation_warnings(results, advice="pass --segmenter")
+    assert "no better than flat colour paintings (mean IoU 0.0700 vs 0.0700)" in warning
+    assert warning.endswith("; pass --segmenter.")
+    (generic,) = evaluation_warnings(results)
+    assert "train the segmenter longer" in generic
+    better = {**results, "real": {"pixel_accuracy": 0.9, "mean_iou": 0.6}}
+    assert evaluation_warnings(better) == []
+    assert evaluation_warnings(better, smoke=True) == [SMOKE_RUN_WARNING]
+    assert evaluation_warnings(results, smoke=True)[0] == SMOKE_RUN_WARNING
+
+
+def test_ratio_and_noise_lines():
+    assert format_ratio(None).startswith("n/a")
+    assert format_ratio(0.5) == "0.500"
+    kind = {"chroma_hf": 0.041, "luminance_hf": 0.02}
+    real = {"chroma_hf": 0.008, "luminance_hf": 0.0}
+    results = {"generated": kind, "real": real, "chroma_hf_ratio": 5.125,
+               "luminance_hf_ratio": None}  # fmt: skip
+    assert format_noise(results) == (
+        "chroma high-frequency: generated 0.041, real 0.008 (5.1x real); luminance: generated "
+        "0.020, real 0.000 (n/a, the real images have none)"
+    )
+
+
+def test_text_report_has_the_table_the_ratio_noise_and_warnings():
+    matrices, meters = _scored()
+    results = summarize_evaluation(matrices, meters)
+    results["warnings"] = ["first", "second"]
+    lines = format_evaluation(results).splitlines()
+    assert lines[:5] == format_score_table(results).splitlines()
+    assert lines[2].startswith("pix2pixHD (ours)")
+    assert f"{100 * results['real']['pixel_accuracy']:.2f}" in lines[3]
+    assert lines[5] == f"generated / real mean IoU: {format_ratio(results['miou_ratio'])}"
+    assert lines[6] == format_noise(results)
+    assert lines[7:] == ["WARNING: first", "WARNING: second"]
