@@ -1,5 +1,11 @@
-"""Seconds per training step (fused, naive three-pass, bf16) and peak memory with and without
-activation checkpointing, for a pix2pixHD step through ``build_training(config).step(batch)``.
+"""Seconds per training step (our default against the original's step, and bf16) and peak memory
+with and without activation checkpointing, for a pix2pixHD step through
+``build_training(config).step(batch)``.
+
+"original" is the original's step at equal gradients: three D passes and full backwards
+(``naive=True``), the real image's VGG features without a graph, and torch's default
+(for-loop) Adam, as ``Pix2PixHDModel`` builds it. "default" is ours: D once on the fakes,
+backwards restricted to their own parameters, fused Adam.
 
 The timed variants run interleaved in one subprocess (a change in the machine's load hits them
 alike); each memory variant runs in a fresh subprocess, so its peak resident memory is its own.
@@ -28,17 +34,17 @@ import time
 from _report import add_out_argument, describe_machine, machine_line, resolve_device, write_report
 
 VARIANTS = {
-    # name: (step keyword naive, precision, checkpoint_activations)
-    "fused": (False, "fp32", False),
-    "naive": (True, "fp32", False),
-    "bf16": (False, "bf16", False),
-    "fused+ckpt": (False, "fp32", True),
+    # name: (step keyword naive, precision, checkpoint_activations, the original's plain Adam)
+    "default": (False, "fp32", False, False),
+    "original": (True, "fp32", False, True),
+    "bf16": (False, "bf16", False, False),
+    "default+ckpt": (False, "fp32", True, False),
 }
-TIMED = ("fused", "naive", "bf16")
-MEMORY = ("fused", "fused+ckpt", "naive")
+TIMED = ("default", "original", "bf16")
+MEMORY = ("default", "default+ckpt", "original")
 
 
-def _training(args: argparse.Namespace, precision: str, checkpointed: bool):
+def _training(args: argparse.Namespace, precision: str, checkpointed: bool, plain_adam: bool):
     from condgan_blocks.training import (
         DiscriminatorConfig,
         GeneratorConfig,
@@ -60,7 +66,17 @@ def _training(args: argparse.Namespace, precision: str, checkpointed: bool):
         precision=precision,
         device=args.device,
     )
-    return build_training(config)
+    training = build_training(config)
+    if plain_adam:  # the original's optimizers: torch's default Adam implementation
+        import torch
+
+        models = training.models
+        for name in ("optimizer_g", "optimizer_d"):
+            old = getattr(models, name)
+            params = [p for group in old.param_groups for p in group["params"]]
+            group = old.param_groups[0]
+            setattr(models, name, torch.optim.Adam(params, lr=group["lr"], betas=group["betas"]))
+    return training
 
 
 def _batch(args: argparse.Namespace) -> dict:
@@ -80,16 +96,19 @@ def _sync(device: str) -> None:
 def _time(args: argparse.Namespace) -> dict:
     """All timed variants in one process, interleaved step by step, so that a change in the
     machine's load during the run affects them alike."""
-    trainings = {"fp32": _training(args, "fp32", False), "bf16": _training(args, "bf16", False)}
+    trainings = {
+        variant: _training(args, VARIANTS[variant][1], False, VARIANTS[variant][3])
+        for variant in TIMED
+    }
     batch = _batch(args)
     seconds: dict[str, list[float]] = {variant: [] for variant in TIMED}
     for round_ in range(args.warmup + args.steps):
         order = TIMED[round_ % len(TIMED) :] + TIMED[: round_ % len(TIMED)]
         for variant in order:
-            naive, precision, _ = VARIANTS[variant]
+            naive = VARIANTS[variant][0]
             _sync(args.device)
             start = time.perf_counter()
-            trainings[precision].step(batch, naive=naive)
+            trainings[variant].step(batch, naive=naive)
             _sync(args.device)
             if round_ >= args.warmup:
                 seconds[variant].append(time.perf_counter() - start)
@@ -99,8 +118,8 @@ def _time(args: argparse.Namespace) -> dict:
 def _memory(args: argparse.Namespace, variant: str) -> dict:
     import torch
 
-    naive, precision, checkpointed = VARIANTS[variant]
-    training = _training(args, precision, checkpointed)
+    naive, precision, checkpointed, plain_adam = VARIANTS[variant]
+    training = _training(args, precision, checkpointed, plain_adam)
     batch = _batch(args)
     saved: dict[int, int] = {}
 
@@ -174,8 +193,8 @@ def main() -> None:
     for variant in TIMED:
         steps = ", ".join(f"{s:.2f}" for s in timings[variant]["all_s"])
         print(f"{variant:>12} {timings[variant]['median_s']:8.3f}  {steps}")
-    ratio = timings["naive"]["median_s"] / timings["fused"]["median_s"]
-    print(f"naive / fused = {ratio:.2f}")
+    ratio = timings["default"]["median_s"] / timings["original"]["median_s"]
+    print(f"default / original = {ratio:.2f}")
     print()
     print(
         f"{'variant':>12} {'saved for backward (MiB)':>25} {'first-step peak RSS growth (MiB)':>33}"
@@ -198,7 +217,7 @@ def main() -> None:
             variant,
             f"{timing['median_s']:.3f}" if timing else "-",
             ", ".join(f"{s:.2f}" for s in timing["all_s"]) if timing else "-",
-            f"{timing['median_s'] / timings['fused']['median_s']:.2f}" if timing else "-",
+            f"{timing['median_s'] / timings['original']['median_s']:.2f}" if timing else "-",
             f"{memory['saved_mib']:.0f}" if memory else "-",
             f"{memory['step_peak_rss_mib']:.0f}" if memory else "-",
         ]
@@ -214,7 +233,7 @@ def main() -> None:
             "variant",
             "median s/step",
             "steps (s)",
-            "vs fused",
+            "vs original",
             "saved for backward (MiB)",
             "first-step peak RSS growth (MiB)",
             *(["CUDA peak (MiB)"] if on_cuda else []),
@@ -225,10 +244,11 @@ def main() -> None:
         notes=[
             setting + ".",
             f"Times: median of {args.steps} steps after {args.warmup} warm-up, the variants "
-            "interleaved in one process. naive is the original's step (three D passes, full "
-            "backwards); fused runs D on the fake batch once; bf16 is the fused step under "
-            "bf16 autocast.",
-            "Memory: each variant in a fresh process; fused+ckpt is fused with "
+            "interleaved in one process. original is the original's step at equal gradients "
+            "(three D passes, full backwards, torch's default Adam); default is ours (D once "
+            "on the fakes, backwards restricted to their own parameters, fused Adam); bf16 is "
+            "the default step under bf16 autocast.",
+            "Memory: each variant in a fresh process; default+ckpt is default with "
             "checkpoint_activations on G.",
         ],
     )

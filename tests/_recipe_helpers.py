@@ -19,21 +19,14 @@ SCRIPT = REPO_ROOT / "examples" / "pix2pixhd.py"
 PRESETS_DIR = REPO_ROOT / "examples" / "presets"
 
 
-def load_recipe(module_name: str) -> ModuleType:
-    """A fresh module object of the recipe script, registered under no package.
-
-    Only for the command line (``module.main``); new tests use
-    [`recipe_main`][tests._recipe_helpers.recipe_main].
-    """
-    spec = importlib.util.spec_from_file_location(module_name, SCRIPT)
+@functools.cache
+def _script() -> ModuleType:
+    """The recipe script as a module object, registered under no package: only its ``main``
+    is used (tests/recipe/test_recipe_config.py checks that no test reaches further)."""
+    spec = importlib.util.spec_from_file_location("pix2pixhd_recipe_cli", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@functools.cache
-def _script() -> ModuleType:
-    return load_recipe("pix2pixhd_recipe_cli")
 
 
 def recipe_main(argv: Sequence[str]) -> Any:

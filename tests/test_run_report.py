@@ -104,3 +104,16 @@ def test_write_json_is_the_one_atomic_json_writer(tmp_path):
     assert write_json is atomic.write_json
     path = write_json(tmp_path / "a" / "b.json", {"x": [1, 2]})
     assert json.loads(path.read_text()) == {"x": [1, 2]}
+
+
+def test_fid_kid_render_or_say_why_they_were_skipped(tmp_path):
+    scores = {"fid": 41.234, "kid_mean": 0.01234, "kid_std": 0.001, "num_real": 4, "num_fake": 4}
+    _metrics(tmp_path, {**OLD_METRICS, "fid_kid": scores})
+    page = write_run_report(tmp_path).read_text()
+    assert "FID 41.23, KID 0.0123 +/- 0.0010 (4 real, 4 generated images" in page
+    assert "Further scores" not in page  # the dict is not a further score
+    _metrics(tmp_path, {**OLD_METRICS, "fid_kid": {"skipped": "no weights file at <x.pth>"}})
+    page = write_run_report(tmp_path).read_text()
+    assert "FID/KID skipped: no weights file at &lt;x.pth&gt;" in page  # escaped
+    _metrics(tmp_path, OLD_METRICS)
+    assert "FID" not in write_run_report(tmp_path).read_text()

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ._files.atomic import atomic_write, write_json
 from .data.label_colours import colorize
+from .evaluation.inception_scores import format_fid_kid
 from .evaluation.report import (
     HIGH_FREQUENCY_KEYS,
     SCORED_IMAGES,
@@ -28,11 +29,14 @@ from .evaluation.report import (
 )
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "ReportSection",
+    "generated_image_name",
     "image_grid",
     "image_picture",
     "label_picture",
     "render_index_html",
+    "save_generated_image",
     "save_png",
     "to_uint8_image",
     "write_index_html",
@@ -141,6 +145,68 @@ def save_png(image: Tensor, path: str | os.PathLike) -> Path:
     path = Path(path)
     with atomic_write(path) as file:
         Image.fromarray(array).save(file, format="PNG")
+    return path
+
+
+IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+"""File name endings read as image files (any case)."""
+
+
+def generated_image_name(source: str | os.PathLike) -> str:
+    """The file name of the image generated for a sample: its name with one ``.png``.
+
+    Args:
+        source: The sample's ``path`` (a file, or a name such as ``synthetic/val/000001``).
+
+    Returns:
+        The name alone, its image ending (if any) replaced by ``.png``.
+
+    Examples:
+        >>> generated_image_name("datasets/x/test_label/0000.png")
+        '0000.png'
+        >>> generated_image_name("a/frame_01.JPG"), generated_image_name("synthetic/val/000001")
+        ('frame_01.png', '000001.png')
+        >>> generated_image_name("scene.v2")  # not an image ending: kept
+        'scene.v2.png'
+    """
+    path = Path(source)
+    stem = path.stem if path.suffix.lower() in IMAGE_SUFFIXES else path.name
+    return f"{stem}.png"
+
+
+def save_generated_image(image: Tensor, path: str | os.PathLike) -> Path:
+    """Write a generated image, atomically: a PNG for 1 or 3 channels, else an ``.npy``.
+
+    Image-to-image runs may generate other channel counts: those are written as ``.npy``
+    arrays of (H, W, C) float32 in [-1, 1] (``path`` with its ending replaced), the layout
+    that [`PairedFolderDataset`][condgan_blocks.data.PairedFolderDataset] reads back.
+
+    Args:
+        image: (C, H, W), float in [-1, 1] (or uint8 for a PNG).
+        path: The ``.png`` path.
+
+    Returns:
+        The path written.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> save_generated_image(torch.zeros(3, 4, 6), folder / "a.png").name
+        'a.png'
+        >>> save_generated_image(torch.zeros(2, 4, 6), folder / "b.png").name
+        'b.npy'
+    """
+    import numpy as np
+
+    if not isinstance(image, Tensor) or image.ndim != 3:
+        shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
+        raise ValueError(f"expected an image of shape (C, H, W), got {shape}")
+    if image.shape[0] in (1, 3):
+        return save_png(image, path)
+    path = Path(path).with_suffix(".npy")
+    array = image.detach().clamp(-1, 1).permute(1, 2, 0).float().cpu().numpy()
+    with atomic_write(path) as file:
+        np.save(file, array, allow_pickle=False)
     return path
 
 
@@ -370,6 +436,9 @@ def _evaluation_section(results: dict, metrics: Path, smoke: bool) -> ReportSect
                 f"luminance {format_times_real(results['luminance_hf_ratio'])} (1.0x real: as "
                 "noisy as the real images)."
             )
+    fid_kid = results.get("fid_kid")
+    if isinstance(fid_kid, dict):  # the scores, or why they were skipped
+        text.append(format_fid_kid(fid_kid))
     others = [
         (name, "n/a" if value is None else f"{value:.4g}")
         for name, value in results.items()
@@ -394,11 +463,11 @@ def write_run_report(run: str | os.PathLike, *, title: str | None = None) -> Pat
     The page shows what the folder holds, each part only when present: a warning when
     ``recipe.json`` marks a smoke run (``"smoke": true``); the evaluation of
     ``evaluation/metrics.json`` (the segmentation scores of generated, real and flat-colour
-    images with their high-frequency energy, any further numeric scores, and the warnings
-    stored with them); the feature-bank styles of ``car_styles.json`` / ``car_styles.png``;
-    ``generated/grid.png`` and the generated images; the newest training grid of
-    ``grids/step_*.png`` with links to all; and links to ``recipe.json`` and
-    ``metrics.jsonl``. Links are relative, so the folder can be moved.
+    images with their high-frequency energy, FID and KID or why they were skipped, any further
+    numeric scores, and the warnings stored with them); the feature-bank styles of
+    ``car_styles.json`` / ``car_styles.png``; ``generated/grid.png`` and the generated
+    images; the newest training grid of ``grids/step_*.png`` with links to all; and links to
+    ``recipe.json`` and ``metrics.jsonl``. Links are relative, so the folder can be moved.
 
     Args:
         run: The run folder.

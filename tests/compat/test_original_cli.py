@@ -11,15 +11,13 @@ import pytest
 from condgan_blocks.compat.pix2pixhd import translate_command_line
 from condgan_blocks.compat.pix2pixhd._command_line import ORIGINAL_OPTIONS
 
-from .._recipe_helpers import load_recipe
+from .._recipe_helpers import PRESETS_DIR, recipe_main
 from ..conftest import REPO_ROOT
-
-recipe = load_recipe("pix2pixhd_recipe_original_cli")
 
 
 def _config(capsys, *argv: str) -> dict:
     """The configuration ``train ... --print-config`` prints (and returns)."""
-    resolved = recipe.main(["train", *argv, "--print-config"])
+    resolved = recipe_main(["train", *argv, "--print-config"])
     printed = json.loads(capsys.readouterr().out)
     assert printed == resolved
     return printed
@@ -215,22 +213,22 @@ def test_argv_must_be_strings():
 
 def test_the_recipe_reports_translation_errors_as_usage_errors(capsys):
     with pytest.raises(SystemExit, match=r"pix2pixhd\.py: error: unknown pix2pixHD option"):
-        recipe.main(["train", "--n_local_enhancer", "2", "--print-config"])
+        recipe_main(["train", "--n_local_enhancer", "2", "--print-config"])
     assert capsys.readouterr().out == ""
 
 
 def test_train_help_shows_each_preset_value_instead_of_none(capsys, monkeypatch):
-    presets = recipe.build_parser()._subparsers._group_actions[0].choices["train"]
-    names = next(a.choices for a in presets._actions if a.dest == "preset")
+    names = sorted(path.stem for path in PRESETS_DIR.glob("*.json"))
     epochs = {
         name: _config(capsys, "--preset", name, "--device", "cpu")["training"]["epochs"]
         for name in names
     }
     monkeypatch.setenv("COLUMNS", "1000")  # no line wrapping
     with pytest.raises(SystemExit):
-        recipe.main(["train", "--help"])
+        recipe_main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: None)" not in text
+    assert f"--preset {{{','.join(names)}}}" in text  # the preset files are the choices
     shown = re.search(r"--epochs EPOCHS epochs at the initial learning rate \(presets: ([^)]*)\)",
                       text)  # fmt: skip
     assert shown is not None, text

@@ -11,7 +11,9 @@ from condgan_blocks.evaluation import (
     HighFrequencyMeter,
     evaluation_warnings,
     format_evaluation,
+    format_fid_kid,
     format_noise,
+    format_pair_scores,
     format_ratio,
     format_score_table,
     summarize_evaluation,
@@ -108,3 +110,25 @@ def test_text_report_has_the_table_the_ratio_noise_and_warnings():
     assert lines[5] == f"generated / real mean IoU: {format_ratio(results['miou_ratio'])}"
     assert lines[6] == format_noise(results)
     assert lines[7:] == ["WARNING: first", "WARNING: second"]
+
+
+FID_KID = {"fid": 41.234, "kid_mean": 0.01234, "kid_std": 0.001, "num_real": 4, "num_fake": 4}
+
+
+@pytest.mark.parametrize("scores", [FID_KID, {"skipped": "no weights file at x.pth"}])
+def test_text_report_shows_fid_kid_or_why_not_before_the_warnings(scores):
+    matrices, meters = _scored()
+    results = {**summarize_evaluation(matrices, meters), "fid_kid": scores, "warnings": ["w"]}
+    lines = format_evaluation(results).splitlines()
+    assert lines[-2:] == [format_fid_kid(scores), "WARNING: w"]
+    expected = "FID 41.23, KID 0.0123" if "fid" in scores else "FID/KID skipped: no weights"
+    assert lines[-2].startswith(expected)
+    del results["fid_kid"]  # results written before FID/KID: no line
+    assert not any(line.startswith("FID") for line in format_evaluation(results).splitlines())
+
+
+def test_text_report_of_image_pairs():
+    results = {"l1": 0.25, "psnr": None, "ssim": 0.5, "num_images": 3, "split": "val"}
+    line = "generated vs target, 3 val images: L1 0.2500 (on [-1, 1]), PSNR n/a dB, SSIM 0.5000"
+    assert format_pair_scores(results) == line
+    assert format_evaluation({**results, "warnings": ["w"]}).splitlines() == [line, "WARNING: w"]

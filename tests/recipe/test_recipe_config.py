@@ -3,7 +3,9 @@ presets as JSON files, --config FILE, the flags and --set, and their errors."""
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +129,51 @@ def test_flags_and_set_reach_the_resolved_config(tmp_path):
 def test_bad_overrides_are_refused_clearly(override, error, match):
     with pytest.raises(error, match=match):
         _config("--set", override)
+
+
+# What a test may take from tests/_recipe_helpers.py: the command line and two paths.
+_HELPER_NAMES = {"recipe_main", "SCRIPT", "PRESETS_DIR"}
+# Calls that turn a file into a module object.
+_LOADERS = {"spec_from_file_location", "run_path", "import_module", "load_script", "run"}
+
+
+def _mentions_the_script(node: ast.AST) -> bool:
+    return any(
+        (isinstance(n, ast.Name) and n.id == "SCRIPT")
+        or (isinstance(n, ast.Constant) and isinstance(n.value, str) and "pix2pixhd" in n.value)
+        for n in ast.walk(node)
+    )
+
+
+def test_no_test_imports_from_the_recipe_script_but_main():
+    """The recipe is tested through its command line only (``recipe_main``, which runs its
+    ``main``, or a subprocess); what it is built from is public library code, tested there."""
+    tests = Path(__file__).resolve().parents[1]
+    helpers = tests / "_recipe_helpers.py"
+    # The one place that loads the script uses nothing of it but main.
+    tree = ast.parse(helpers.read_text())
+    taken = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "_script"
+    }
+    assert taken == {"main"}
+    problems = []
+    for path in sorted(tests.rglob("*.py")):
+        if path == helpers:
+            continue
+        where = path.relative_to(tests)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("recipe_helpers"):
+                names = {alias.name for alias in node.names} - _HELPER_NAMES
+                problems += [f"{where}: imports {name} from the recipe helpers" for name in names]
+            elif isinstance(node, ast.ImportFrom) and "pix2pixhd_recipe" in (node.module or ""):
+                problems.append(f"{where}: imports from {node.module}")
+            elif isinstance(node, ast.Call) and _mentions_the_script(node):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in _LOADERS:
+                    problems.append(f"{where}, line {node.lineno}: {name}() loads the script")
+    assert not problems, "\n".join(problems)

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 import torch
 
+from condgan_blocks.editor import EditorServer, session_for_run
+from condgan_blocks.training import load_run, load_run_bank
+
+from .._recipe_helpers import SCRIPT, recipe_main
 from ..conftest import REPO_ROOT
-from .test_recipe_pix2pixhd import SCRIPT, recipe
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +26,21 @@ def trained_run(tmp_path_factory):
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        recipe.main(["train", "--smoke", "--output", str(out), "--device", "cpu"])
-        recipe.main(["encode-features", "--run", str(out), "--device", "cpu"])
+        recipe_main(["train", "--smoke", "--output", str(out), "--device", "cpu"])
+        recipe_main(["encode-features", "--run", str(out), "--device", "cpu"])
     finally:
         torch.set_num_threads(previous)
     return out
 
 
 def test_editor_server_uses_the_run(trained_run):
-    server = recipe.editor_server(trained_run, device="cpu")
+    server = EditorServer(session_for_run(trained_run, device="cpu"))
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         session = server.session
         assert session.size == (32, 64)  # the smoke scenes
-        bank = recipe.load_bank(trained_run, recipe.load_run(trained_run, device="cpu")[1])
+        bank = load_run_bank(trained_run, load_run(trained_run, device="cpu")[1])
         assert session.num_styles == {k: len(v) for k, v in bank.centers.items()}
         with urllib.request.urlopen(server.url + "api/image/generated.png", timeout=30) as reply:
             assert reply.status == 200
@@ -79,13 +82,13 @@ def test_editor_and_generate_command_make_the_same_image(trained_run, tmp_path):
     """The editor and ``generate --choices`` run one inference path: bit-identical images."""
     from PIL import Image
 
-    session = recipe.editor_server(trained_run, device="cpu").session
+    session = session_for_run(trained_run, device="cpu")
     styles = {k: len(session.instance_info(k)["styles"]) for k in session.choices}
     chosen = max(styles, key=styles.get)  # an instance of a class with the most styles
     session.set_style(chosen, (session.choices[chosen] + 1) % styles[chosen])
     choices = tmp_path / "choices.json"
     choices.write_text(json.dumps({str(k): v for k, v in session.choices.items()}))
-    out = recipe.main(
+    out = recipe_main(
         ["generate", "--run", str(trained_run), "--num", "1", "--choices", str(choices),
          "--output", str(tmp_path / "gen"), "--device", "cpu"]
     )  # fmt: skip

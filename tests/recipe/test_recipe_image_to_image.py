@@ -14,9 +14,7 @@ from condgan_blocks.training import load_checkpoint
 from tests._data_trees import make_image_pairs, save_instance
 from tests._training_helpers import one_thread
 
-from .._recipe_helpers import load_recipe
-
-recipe = load_recipe("pix2pixhd_recipe_image_to_image")
+from .._recipe_helpers import recipe_main
 
 SIZE = (32, 32)
 TINY = [
@@ -59,9 +57,9 @@ def trained(tmp_path_factory):
     """Train 1 epoch (2 steps), then resume for one more epoch."""
     base = tmp_path_factory.mktemp("image_to_image")
     root, run = pairs_tree(base / "data"), base / "run"
-    recipe.main(train_argv(root, run))
+    recipe_main(train_argv(root, run))
     first = load_checkpoint(run / "checkpoints" / "latest.pt")
-    recipe.main(["train", "--output", str(run), "--resume", "--epochs", "2", "--device", "cpu"])
+    recipe_main(["train", "--output", str(run), "--resume", "--epochs", "2", "--device", "cpu"])
     return root, run, first
 
 
@@ -89,7 +87,7 @@ def test_resume_continues_for_one_more_epoch(trained):
 
 def test_generate_writes_an_image_per_input(trained, tmp_path):
     _, run, _ = trained
-    out = recipe.main(["generate", "--run", str(run), "--device", "cpu"])
+    out = recipe_main(["generate", "--run", str(run), "--device", "cpu"])
     names = sorted(p.name for p in Path(out).glob("*.png") if p.name != "grid.png")
     assert names == ["e.png", "f.png"]
     with Image.open(Path(out) / "e.png") as png:
@@ -101,7 +99,7 @@ def test_generate_from_a_folder_of_inputs_only(trained, tmp_path):
     folder = tmp_path / "inputs"
     (folder / "test_A").mkdir(parents=True)
     Image.fromarray(np.zeros((24, 40), np.uint8)).save(folder / "test_A" / "x.png")
-    out = recipe.main(
+    out = recipe_main(
         ["generate", "--run", str(run), "--device", "cpu", "--folder", str(folder),
          "--output", str(tmp_path / "out")]
     )  # fmt: skip
@@ -111,7 +109,7 @@ def test_generate_from_a_folder_of_inputs_only(trained, tmp_path):
 
 def test_evaluate_scores_l1_psnr_ssim(trained):
     _, run, _ = trained
-    results = recipe.main(["evaluate", "--run", str(run), "--device", "cpu"])
+    results = recipe_main(["evaluate", "--run", str(run), "--device", "cpu"])
     saved = json.loads((run / "evaluation" / "metrics.json").read_text())
     for key in ("l1", "psnr", "ssim"):
         assert isinstance(saved[key], float), key
@@ -129,12 +127,10 @@ def test_instance_maps_turn_the_boundary_on(tmp_path):
     root = pairs_tree(tmp_path / "data")
     for name in ("a", "b", "c", "d"):
         save_instance(root / "train_inst" / f"{name}.png", np.zeros(SIZE, np.uint16))
-    args = recipe.build_parser().parse_args(train_argv(root, tmp_path / "run"))
-    assert recipe.resolve_recipe(args)["training"]["use_instances"] is True
-    args = recipe.build_parser().parse_args(
-        train_argv(root, tmp_path / "run", "--no-instance-boundary")
-    )
-    assert recipe.resolve_recipe(args)["training"]["use_instances"] is False
+    resolved = recipe_main(train_argv(root, tmp_path / "run", "--print-config"))
+    assert resolved["training"]["use_instances"] is True
+    argv = train_argv(root, tmp_path / "run", "--no-instance-boundary", "--print-config")
+    assert recipe_main(argv)["training"]["use_instances"] is False
 
 
 @pytest.mark.parametrize(
@@ -147,7 +143,7 @@ def test_instance_maps_turn_the_boundary_on(tmp_path):
 def test_conflicting_settings_are_refused(tmp_path, extra, message):
     root = pairs_tree(tmp_path / "data")
     with pytest.raises((SystemExit, ValueError), match=message):
-        recipe.main(train_argv(root, tmp_path / "run", *extra))
+        recipe_main(train_argv(root, tmp_path / "run", *extra))
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
@@ -156,12 +152,12 @@ def test_wrong_input_channels_name_the_setting(tmp_path):
     argv = train_argv(root, tmp_path / "run", "--set", "data.input_nc=3")
     message = r"data\.input_nc=3, but .*train_A have 1 channel: use --set data\.input_nc=1"
     with pytest.raises(SystemExit, match=message):
-        recipe.main(argv)
+        recipe_main(argv)
 
 
 def test_dry_run_times_random_pairs_of_the_configured_channels(tmp_path):
     argv = train_argv(tmp_path / "nowhere", tmp_path / "dry", "--set", "data.output_nc=2")
-    result = recipe.main([*argv, "--dry-run", "1", "--dry-run-size", "32", "32"])
+    result = recipe_main([*argv, "--dry-run", "1", "--dry-run-size", "32", "32"])
     assert result["steps"] == 1
     saved = json.loads((tmp_path / "dry" / "dry_run.json").read_text())
     assert saved["config"]["input_channels"] == 1

@@ -13,13 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
+from condgan_blocks.data import dataset_from_settings
 from condgan_blocks.training import load_checkpoint
 from tests._training_helpers import one_thread
 
 from .._data_trees import make_cityscapes, make_pix2pixhd
-from .._recipe_helpers import load_recipe
-
-recipe = load_recipe("pix2pixhd_recipe_layouts")
+from .._recipe_helpers import recipe_main
 
 SIZE = (32, 64)  # (H, W) of every frame on disk
 # Tiny networks and a one-epoch segmenter: the runs take seconds and check the plumbing.
@@ -67,7 +66,7 @@ def folder_run(tmp_path_factory):
     make_pix2pixhd(root, "train", ("a", "b", "c"), SIZE)
     make_pix2pixhd(root, "test", ("d", "e"), SIZE, seed=1)
     original = ["--name", "tiny", "--checkpoints_dir", str(checkpoints), "--gpu_ids", "-1"]
-    recipe.main(
+    recipe_main(
         ["train", *original, "--dataroot", str(root), "--label_nc", "35",
          "--resize_or_crop", "scale_width_and_crop", "--loadSize", "64", "--fineSize", "32",
          "--niter", "1", "--niter_decay", "0", "--batchSize", "2", "--no_vgg_loss", *TINY]
@@ -98,7 +97,7 @@ def test_folder_training_samples_are_seeded_random_crops(folder_run):
     crops = []
     for seed in (0, 0, 1):
         torch.manual_seed(seed)
-        dataset = recipe.make_dataset(data, "train", train=True)
+        dataset = dataset_from_settings(data, "train", train=True)
         crops.append(dataset[0])
     first, again, other = crops
     assert first["image"].shape == (3, 32, 32)
@@ -106,10 +105,10 @@ def test_folder_training_samples_are_seeded_random_crops(folder_run):
     assert first["instance"].shape == (1, 32, 32)
     for key in ("label", "instance", "image"):
         assert torch.equal(first[key], again[key])
-    val = recipe.make_dataset(data, "val")[0]
+    val = dataset_from_settings(data, "val")[0]
     assert val["image"].shape == (3, *SIZE)  # validation frames are not cropped
     # The same window in every member: the crop of the label is a window of the full label.
-    full = recipe.make_dataset({**data, "crop": None, "flip": False}, "train")[0]["label"][0]
+    full = dataset_from_settings({**data, "crop": None, "flip": False}, "train")[0]["label"][0]
     windows = full.unfold(0, 32, 1).unfold(1, 32, 1)  # (1, 33, 32, 32)
     label = first["label"][0]
     assert any(torch.equal(w, label) or torch.equal(w.flip(-1), label) for w in windows[0])
@@ -121,7 +120,7 @@ def test_folder_run_resumes_with_continue_train(folder_run, tmp_path):
     copy = tmp_path / "checkpoints"
     shutil.copytree(run, copy / "tiny")
     argv = ["train", "--name", "tiny", "--checkpoints_dir", str(copy), "--gpu_ids", "-1"]
-    recipe.main([*argv, "--continue_train", "--niter", "2"])
+    recipe_main([*argv, "--continue_train", "--niter", "2"])
     resumed = copy / "tiny"
     state = _state(resumed / "checkpoints" / "latest.pt")
     assert (state["epoch"], state["global_step"]) == (2, 4)
@@ -131,13 +130,13 @@ def test_folder_run_resumes_with_continue_train(folder_run, tmp_path):
     assert _state(run / "checkpoints" / "latest.pt")["epoch"] == 1  # the original run is kept
     # A changed architecture is refused on resume, naming the flag.
     with pytest.raises(SystemExit, match="cannot change on resume"):
-        recipe.main([*argv, "--continue_train", "--label_nc", "20"])
+        recipe_main([*argv, "--continue_train", "--label_nc", "20"])
 
 
 def test_folder_run_generates_with_the_test_py_options(folder_run):
     base, root, _run, original = folder_run
     results = base / "results"
-    recipe.main(
+    recipe_main(
         ["generate", *original, "--dataroot", str(root), "--results_dir", str(results),
          "--resize_or_crop", "none", "--how_many", "2", "--netG", "global", "--ngf", "64"]
     )  # fmt: skip
@@ -157,7 +156,7 @@ def cityscapes_run(tmp_path_factory):
     root, run = base / "cityscapes", base / "runs" / "city"
     make_cityscapes(root, "train", {"aachen": 2, "bochum": 1}, SIZE)
     make_cityscapes(root, "val", {"frankfurt": 2}, SIZE, seed=1)
-    recipe.main(
+    recipe_main(
         ["train", "--preset", "cityscapes-global", "--data-root", str(root), "--loadSize", "64",
          "--niter", "1", "--niter_decay", "1", "--no_vgg_loss", "--output", str(run),
          "--device", "cpu", *TINY]
@@ -172,7 +171,7 @@ def test_cityscapes_layout_trains_and_resumes(cityscapes_run):
         "cityscapes-global", "cityscapes", 64
     )  # fmt: skip
     assert _state(run / "checkpoints" / "latest.pt")["epoch"] == 2
-    recipe.main(["train", "--output", str(run), "--resume", "--epochs", "2", "--device", "cpu"])
+    recipe_main(["train", "--output", str(run), "--resume", "--epochs", "2", "--device", "cpu"])
     state = _state(run / "checkpoints" / "latest.pt")
     assert (state["epoch"], state["global_step"]) == (3, 9)  # 3 frames, batch 1, 3 epochs
     assert {p.name for p in (run / "checkpoints").glob("epoch_*.pt")} == {
@@ -182,7 +181,7 @@ def test_cityscapes_layout_trains_and_resumes(cityscapes_run):
 
 def test_cityscapes_run_generates_and_evaluates(cityscapes_run):
     _root, run = cityscapes_run
-    recipe.main(["generate", "--run", str(run), "--num", "2", "--device", "cpu"])
+    recipe_main(["generate", "--run", str(run), "--num", "2", "--device", "cpu"])
     generated = sorted(p.name for p in (run / "generated").glob("*.png") if p.name != "grid.png")
     assert [name[:23] for name in generated] == [  # one image per validation frame
         "frankfurt_000000_000019", "frankfurt_000001_000019"
@@ -191,7 +190,7 @@ def test_cityscapes_run_generates_and_evaluates(cityscapes_run):
         assert _picture(run / "generated" / name).shape == (*SIZE, 3)
     assert (run / "generated" / "grid.png").is_file()
     checkpoints = str(run.parent)
-    results = recipe.main(
+    results = recipe_main(
         ["evaluate", "--name", run.name, "--checkpoints_dir", checkpoints, "--gpu_ids", "-1"]
     )
     metrics = json.loads((run / "evaluation" / "metrics.json").read_text())

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from .._recipe_helpers import load_recipe
+from condgan_blocks.training import load_run
+
+from .._recipe_helpers import recipe_main
 
 _NEEDS_ONNX = "generate --onnx needs the 'onnx' extra: pip install \"condgan-blocks[onnx]\""
 
@@ -31,18 +33,17 @@ def exported_run(tmp_path_factory):
     pytest.importorskip("PIL", reason="the recipe needs pillow: pip install pillow")
     from condgan_blocks.export import export_onnx
 
-    recipe = load_recipe("pix2pixhd_recipe_onnx")
     folder = tmp_path_factory.mktemp("recipe_onnx")
     run = folder / "demo"
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        recipe.main(["demo", "--smoke", "--output", str(run), "--device", "cpu"])
-        _, training = recipe.load_run(run, device="cpu")
+        recipe_main(["demo", "--smoke", "--output", str(run), "--device", "cpu"])
+        _, training = load_run(run, device="cpu")
         path = export_onnx(training.generator, folder / "generator.onnx", opset=18)
     finally:
         torch.set_num_threads(previous)
-    return recipe, run, path
+    return run, path
 
 
 def _pictures(folder) -> dict[str, np.ndarray]:
@@ -54,12 +55,12 @@ def _pictures(folder) -> dict[str, np.ndarray]:
 # (H, W) of the synthetic scenes: None is the run's size; 33x70 needs padding to the multiple.
 @pytest.mark.parametrize("size", [None, (33, 70)])
 def test_generate_onnx_writes_the_torch_images(exported_run, tmp_path, size):
-    recipe, run, path = exported_run
+    run, path = exported_run
     common = ["generate", "--run", str(run), "--num", "2", "--precision", "fp32", "--device", "cpu"]
     if size is not None:
         common += ["--size", *map(str, size)]
-    eager = recipe.main([*common, "--output", str(tmp_path / "torch")])
-    onnx = recipe.main([*common, "--output", str(tmp_path / "onnx"), "--onnx", str(path)])
+    eager = recipe_main([*common, "--output", str(tmp_path / "torch")])
+    onnx = recipe_main([*common, "--output", str(tmp_path / "onnx"), "--onnx", str(path)])
     expected, got = _pictures(eager), _pictures(onnx)
     assert len(expected) == 3  # two images and the grid
     assert got.keys() == expected.keys()
@@ -74,14 +75,14 @@ def test_generate_onnx_rejects_a_generator_of_other_inputs(exported_run, tmp_pat
     from condgan_blocks import GlobalGenerator
     from condgan_blocks.export import export_onnx
 
-    recipe, run, _ = exported_run
+    run, _ = exported_run
     other = export_onnx(
         GlobalGenerator(3, base_channels=2, num_downsamples=1, num_blocks=1),
         tmp_path / "other.onnx",
         opset=18,
     )
     with pytest.raises(ValueError, match="channels"):
-        recipe.main(
+        recipe_main(
             ["generate", "--run", str(run), "--num", "1", "--onnx", str(other),
              "--output", str(tmp_path / "out"), "--device", "cpu"]
         )  # fmt: skip

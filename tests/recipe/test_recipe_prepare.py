@@ -15,11 +15,9 @@ import torch
 from condgan_blocks.data import PairedFolderDataset, cityscapes_palette
 
 from .._data_trees import save_image
-from .._recipe_helpers import load_recipe
+from .._recipe_helpers import recipe_main
 from .._training_helpers import one_thread
 from ..conftest import REPO_ROOT
-
-recipe = load_recipe("pix2pixhd_recipe_prepare")
 
 TINY = [
     "--set",
@@ -46,7 +44,7 @@ def _colour_tree(root, count=2):
 
 def test_prepare_has_help(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        recipe.main(["prepare", "--help"])
+        recipe_main(["prepare", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for flag in ("--labels", "--images", "--palette", "--things", "--connectivity", "--overwrite"):
@@ -58,7 +56,7 @@ def test_prepare_then_train_one_step_on_the_prepared_tree(tmp_path, capsys):
     data = tmp_path / "data"
     for phase in ("train", "test"):
         args = ["prepare", "--labels", str(tmp_path / "labels"), "--output", str(data)]
-        recipe.main([*args, "--images", str(tmp_path / "photos"), "--phase", phase])
+        recipe_main([*args, "--images", str(tmp_path / "photos"), "--phase", phase])
     printed = capsys.readouterr().out
     assert f"wrote 2 samples to {data}/train{{_label, _inst, _img}}" in printed
     assert f"--preset folder --data-root {data}" in printed
@@ -70,7 +68,7 @@ def test_prepare_then_train_one_step_on_the_prepared_tree(tmp_path, capsys):
 
     run = tmp_path / "run"
     with one_thread():
-        recipe.main(
+        recipe_main(
             ["train", "--preset", "folder", "--data-root", str(data), "--output", str(run),
              "--device", "cpu", "--epochs", "1", "--decay-epochs", "0", "--batch-size", "2",
              "--grid-every", "0", "--log-every", "1", *TINY]
@@ -91,28 +89,50 @@ def test_prepare_custom_palette_prints_the_label_count_and_refuses_to_overwrite(
     save_image(tmp_path / "labels" / "x.png", np.array([[[255, 0, 0], [0, 255, 0]]], np.uint8))
     args = ["prepare", "--labels", str(tmp_path / "labels"), "--output", str(tmp_path / "out")]
     args += ["--palette", str(tmp_path / "palette.json"), "--things", "1", "4"]
-    result = recipe.main(args)
+    result = recipe_main(args)
     assert result.num_classes == 5
     assert result.thing_classes == (1, 4)
     assert "--set data.label_nc=5 --set training.num_classes=5" in capsys.readouterr().out
     with pytest.raises(SystemExit, match=r"prepare: .*train_label.*not empty.*--overwrite"):
-        recipe.main(args)
-    assert recipe.main([*args, "--overwrite"]).num_samples == 1
+        recipe_main(args)
+    assert recipe_main([*args, "--overwrite"]).num_samples == 1
 
 
 def test_prepare_reports_unknown_colours_without_a_traceback(tmp_path):
     save_image(tmp_path / "labels" / "x.png", np.array([[[1, 2, 3]]], np.uint8))
     with pytest.raises(SystemExit, match=r"x\.png: .*\(1, 2, 3\) on 1 pixel\(s\), first at"):
-        recipe.main(["prepare", "--labels", str(tmp_path / "labels"), "--output", str(tmp_path)])
+        recipe_main(["prepare", "--labels", str(tmp_path / "labels"), "--output", str(tmp_path)])
 
 
-def test_the_tutorial_commands_parse():
+def test_the_tutorial_commands_run(tmp_path, monkeypatch):
+    """The bring-your-own-data page's commands, as written, on a tiny tree of its layout: the
+    two prepare calls write the folder layout and train reads it (--print-config: no training)."""
     page = (REPO_ROOT / "docs" / "tutorials" / "own_data.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", page, flags=re.DOTALL)
     commands = [c for c in "".join(blocks).replace("\\\n", " ").splitlines() if c.strip()]
     assert len(commands) == 3
-    parser = recipe.build_parser()
-    parsed = [parser.parse_args(shlex.split(command)[2:]) for command in commands]
-    assert [args.command for args in parsed] == ["prepare", "prepare", "train"]
-    assert parsed[1].phase == "test"
-    assert parsed[0].things == [3, 4]
+    palette = re.search(r"```json\n(.*?)```", page, flags=re.DOTALL).group(1)
+    (tmp_path / "palette.json").write_text(palette)
+    colours = np.array(
+        [[0, 0, 0], [128, 64, 128], [70, 130, 180], [220, 20, 60], [0, 0, 142]], np.uint8
+    )
+    for split in ("train", "val"):
+        label = np.ones((8, 16), np.int64)  # road
+        label[:3] = 2  # sky
+        label[4:7, 2:6], label[4:7, 9:13] = 3, 4  # a person and a car
+        save_image(tmp_path / "my_data" / "labels" / split / "a.png", colours[label])
+        photo = np.random.default_rng(0).integers(0, 256, (8, 16, 3), dtype=np.uint8)
+        save_image(tmp_path / "my_data" / "photos" / split / "a.jpg", photo)
+    monkeypatch.chdir(tmp_path)
+    argvs = [shlex.split(command)[2:] for command in commands]
+    assert [argv[0] for argv in argvs] == ["prepare", "prepare", "train"]
+    for argv in argvs[:2]:
+        recipe_main(argv)
+    for phase in ("train", "test"):
+        sample = PairedFolderDataset("datasets/my_data", phase, label_nc=5)[0]
+        assert sorted(sample["label"].unique().tolist()) == [1, 2, 3, 4]
+        assert sorted(sample["instance"].unique().tolist()) == [1, 2, 3000, 4000]  # --things 3 4
+    config = recipe_main([*argvs[2], "--device", "cpu", "--print-config"])
+    assert (config["data"]["root"], config["data"]["label_nc"]) == ("datasets/my_data", 5)
+    assert config["training"]["num_classes"] == 5
+    assert not (tmp_path / "runs").exists()

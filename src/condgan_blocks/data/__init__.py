@@ -19,10 +19,11 @@ from .cityscapes_labels import (
     cityscapes_train_ids,
 )
 from .colour_labels import labels_from_colours, read_palette
+from .dataset_settings import DATA_KINDS, dataset_from_settings, palette_from_settings
 from .folder_preparation import PreparedFolder, prepare_folder
 from .instance_maps import instances_from_labels
 from .label_colours import colorize
-from .loader import SeededDataLoader, collate, make_dataloader
+from .loader import SeededDataLoader, collate, first_batches, make_dataloader
 from .paired_folder import PairedFolderDataset
 from .synthetic_scenes import SYNTHETIC_CLASSES, SyntheticClass, SyntheticScenes
 from .transforms import (
@@ -47,6 +48,7 @@ __all__ = [
     "CityscapesDataset",
     "CityscapesLabel",
     "Compose",
+    "DATA_KINDS",
     "DatasetError",
     "FileContentError",
     "PAVEMENT_RGB",
@@ -70,11 +72,14 @@ __all__ = [
     "collate",
     "colorize",
     "crop_sample",
+    "dataset_from_settings",
+    "first_batches",
     "hflip_sample",
     "instances_from_labels",
     "labels_from_colours",
     "make_dataloader",
     "pad_sample",
+    "palette_from_settings",
     "prepare_folder",
     "read_palette",
     "resize_sample",

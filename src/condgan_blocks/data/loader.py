@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from numbers import Number
 from typing import Any
 
@@ -67,6 +67,38 @@ def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         else:
             batch[key] = values
     return batch
+
+
+def first_batches(dataset: Dataset, count: int, batch_size: int) -> Iterator[dict[str, Any]]:
+    """Batches of the first ``count`` samples of ``dataset``, in order, without a DataLoader.
+
+    For evaluation and generation: no shuffling, no workers, nothing seeded; the last batch
+    may be smaller.
+
+    Args:
+        dataset: A map-style dataset of sample dicts.
+        count: How many samples (at most ``len(dataset)`` are read).
+        batch_size: Samples per batch.
+
+    Returns:
+        An iterator of batches as [`collate`][condgan_blocks.data.collate] makes them (the
+        arguments are checked at once, the samples read as it is consumed).
+
+    Raises:
+        ValueError: ``count`` is negative or ``batch_size`` is below 1.
+
+    Examples:
+        >>> from condgan_blocks.data import SyntheticScenes
+        >>> batches = first_batches(SyntheticScenes(5, size=(16, 16)), 10, 2)
+        >>> [len(batch["path"]) for batch in batches]
+        [2, 2, 1]
+    """
+    count = min(check_positive_int("count", count, minimum=0), len(dataset))
+    check_positive_int("batch_size", batch_size)
+    return (
+        collate([dataset[i] for i in range(start, min(start + batch_size, count))])
+        for start in range(0, count, batch_size)
+    )
 
 
 def _ignore_sigint(worker_id: int) -> None:

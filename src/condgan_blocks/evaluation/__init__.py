@@ -16,8 +16,9 @@ the floor.
   [`train_segmenter`][condgan_blocks.evaluation.train_segmenter],
   [`segment`][condgan_blocks.evaluation.segment],
   [`save_segmenter`][condgan_blocks.evaluation.save_segmenter],
-  [`load_segmenter`][condgan_blocks.evaluation.load_segmenter]: a small fully-convolutional
-  segmenter and its TorchScript files.
+  [`load_segmenter`][condgan_blocks.evaluation.load_segmenter],
+  [`load_or_train_segmenter`][condgan_blocks.evaluation.load_or_train_segmenter]: a small
+  fully-convolutional segmenter and its files.
 - [`mean_class_colours`][condgan_blocks.evaluation.mean_class_colours],
   [`flat_colour_image`][condgan_blocks.evaluation.flat_colour_image]: the flat-colour floor.
 - [`masked_mean_colour`][condgan_blocks.evaluation.masked_mean_colour]: the mean colour of a region,
@@ -25,8 +26,10 @@ the floor.
 - `high_frequency_energy`, `HighFrequencyMeter`: chroma and luminance noise of images.
 - `summarize_evaluation`, `evaluation_warnings`, `format_evaluation` and the other
   `format_*` functions: the results dict, its warnings and its text report.
-- `psnr`, `ssim`: full-reference scores of generated images against their targets, for
-  image-to-image runs that have no labels to segment.
+- `psnr`, `ssim`, `ImagePairMeter`: full-reference scores of generated images against their
+  targets, for image-to-image runs that have no labels to segment.
+- `render_instance_styles`: one object rendered with each feature-bank cluster of its class,
+  and how far apart the styles' colours are.
 - `frechet_distance`, `kernel_inception_distance` (and `feature_statistics`,
   `frechet_distance_from_statistics`): FID and KID between two feature sets;
   `InceptionFeatures`, `load_inception_features`, `inception_weights_path`: the Inception-v3
@@ -45,7 +48,7 @@ from .feature_distances import (
 )
 from .flat_colour import flat_colour_image, masked_mean_colour, mean_class_colours
 from .high_frequency import HighFrequencyMeter, high_frequency_energy
-from .image_metrics import psnr, ssim
+from .image_metrics import ImagePairMeter, psnr, ssim
 from .inception import (
     FID_WEIGHTS_URL,
     INCEPTION_WEIGHTS_ENV,
@@ -60,17 +63,20 @@ from .report import (
     evaluation_warnings,
     format_evaluation,
     format_noise,
+    format_pair_scores,
     format_ratio,
     format_score_table,
     summarize_evaluation,
 )
 from .segmenter import (
     SegmentationNet,
+    load_or_train_segmenter,
     load_segmenter,
     save_segmenter,
     segment,
     train_segmenter,
 )
+from .style_spread import render_instance_styles
 
 __all__ = [
     "ConfusionMatrix",
@@ -78,6 +84,7 @@ __all__ = [
     "FidKidMeter",
     "HighFrequencyMeter",
     "INCEPTION_WEIGHTS_ENV",
+    "ImagePairMeter",
     "InceptionFeatures",
     "SMOKE_RUN_WARNING",
     "SegmentationNet",
@@ -89,6 +96,7 @@ __all__ = [
     "format_evaluation",
     "format_fid_kid",
     "format_noise",
+    "format_pair_scores",
     "format_ratio",
     "format_score_table",
     "frechet_distance",
@@ -97,6 +105,7 @@ __all__ = [
     "inception_weights_path",
     "kernel_inception_distance",
     "load_inception_features",
+    "load_or_train_segmenter",
     "load_segmenter",
     "masked_mean_colour",
     "mean_class_colours",
@@ -104,6 +113,7 @@ __all__ = [
     "per_class_iou",
     "pixel_accuracy",
     "psnr",
+    "render_instance_styles",
     "save_segmenter",
     "segment",
     "ssim",

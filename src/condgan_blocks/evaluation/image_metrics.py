@@ -10,6 +10,8 @@ float64 and return one value per image.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -167,3 +169,57 @@ def ssim(
     numerator = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
     denominator = (mu_x.square() + mu_y.square() + c1) * (var_x + var_y + c2)
     return (numerator / denominator).flatten(1).mean(1)
+
+
+PAIR_SCORE_KEYS = ("l1", "psnr", "ssim")
+"""The scores of [`ImagePairMeter`][condgan_blocks.evaluation.ImagePairMeter], in report order."""
+
+
+class ImagePairMeter:
+    """Means over image pairs of the L1 distance, the PSNR and the SSIM, over any number of
+    batches: the evaluation of image-to-image runs, which have no labels to segment.
+
+    The L1 distance is the mean absolute difference on [-1, 1],
+    [`psnr`][condgan_blocks.evaluation.psnr] is in dB on a span of 2, and
+    [`ssim`][condgan_blocks.evaluation.ssim] uses the 11x11 Gaussian window, or a smaller one
+    for images smaller than that.
+
+    Examples:
+        >>> meter = ImagePairMeter()
+        >>> real = torch.zeros(2, 3, 8, 8)
+        >>> meter.update(real + 0.5, real)
+        >>> scores = meter.compute()
+        >>> scores["l1"], round(scores["psnr"], 2), scores["num_images"]
+        (0.5, 12.04, 2)
+        >>> meter.update(real, real)  # identical images: an infinite PSNR, reported as None
+        >>> meter.compute()["psnr"] is None
+        True
+        >>> ImagePairMeter().compute()
+        Traceback (most recent call last):
+        ...
+        ValueError: ImagePairMeter.compute() needs at least one update()
+    """
+
+    def __init__(self) -> None:
+        self._scores: dict[str, list[float]] = {key: [] for key in PAIR_SCORE_KEYS}
+
+    def update(self, generated: Tensor, real: Tensor) -> None:
+        """Add a batch of generated images and their targets, both (N, C, H, W) in [-1, 1]."""
+        x, y = _check_pair(generated, real)
+        window = min(11, *x.shape[-2:])
+        self._scores["l1"] += (x - y).abs().flatten(1).mean(1).tolist()
+        self._scores["psnr"] += psnr(x, y).tolist()
+        self._scores["ssim"] += ssim(x, y, window_size=window).tolist()
+
+    def compute(self) -> dict[str, float | int | None]:
+        """``{"l1", "psnr", "ssim", "num_images"}``; a mean that is not finite (the PSNR of an
+        identical pair) is None. ValueError before any update."""
+        count = len(self._scores["l1"])
+        if count == 0:
+            raise ValueError("ImagePairMeter.compute() needs at least one update()")
+        results: dict[str, float | int | None] = {}
+        for key, values in self._scores.items():
+            mean = sum(values) / count
+            results[key] = mean if math.isfinite(mean) else None
+        results["num_images"] = count
+        return results

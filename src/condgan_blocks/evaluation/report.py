@@ -16,6 +16,8 @@ from typing import Any
 
 from .._tables import text_table
 from .high_frequency import HighFrequencyMeter
+from .image_metrics import PAIR_SCORE_KEYS
+from .inception_scores import format_fid_kid
 from .metrics import ConfusionMatrix
 
 # The kinds of scored images, in table order, with their names in tables.
@@ -199,21 +201,50 @@ def format_score_table(results: Mapping[str, Any]) -> str:
     return text_table(rows)
 
 
+def format_pair_scores(results: Mapping[str, Any]) -> str:
+    """The line of an image-to-image evaluation: the means of
+    [`ImagePairMeter`][condgan_blocks.evaluation.ImagePairMeter] (``n/a`` for None).
+
+    Examples:
+        >>> results = {"l1": 0.25, "psnr": None, "ssim": 0.5, "num_images": 4, "split": "val"}
+        >>> print(format_pair_scores(results))
+        generated vs target, 4 val images: L1 0.2500 (on [-1, 1]), PSNR n/a dB, SSIM 0.5000
+    """
+    shown = {
+        key: "n/a" if results.get(key) is None else f"{results[key]:.4f}" for key in PAIR_SCORE_KEYS
+    }
+    count = results.get("num_images", "?")
+    images = f"{count} {results['split']}" if results.get("split") else f"{count}"
+    return (
+        f"generated vs target, {images} images: L1 {shown['l1']} (on [-1, 1]), "
+        f"PSNR {shown['psnr']} dB, SSIM {shown['ssim']}"
+    )
+
+
 def format_evaluation(results: Mapping[str, Any]) -> str:
-    """The whole text report: the score table, the mean IoU ratio, the noise line and one
+    """The whole text report: the score table, the mean IoU ratio and the noise line (or, for
+    image-to-image results, the L1 / PSNR / SSIM line), the FID / KID line when
+    ``results["fid_kid"]`` is present (the scores, or why they were skipped), and one
     ``WARNING:`` line per entry of ``results["warnings"]``.
 
     Examples:
         >>> scores = {"pixel_accuracy": 0.5, "mean_iou": 0.25}
         >>> results = {"generated": scores, "real": scores, "flat": scores, "miou_ratio": 1.0,
-        ...            "warnings": ["a warning"]}
-        >>> print(format_evaluation(results).splitlines()[-2:])
-        ['generated / real mean IoU: 1.000', 'WARNING: a warning']
+        ...            "fid_kid": {"skipped": "no weights"}, "warnings": ["a warning"]}
+        >>> print(format_evaluation(results).splitlines()[-3:])
+        ['generated / real mean IoU: 1.000', 'FID/KID skipped: no weights', 'WARNING: a warning']
+        >>> print(format_evaluation({"l1": 0.5, "psnr": 12.0, "ssim": 0.1, "num_images": 2}))
+        generated vs target, 2 images: L1 0.5000 (on [-1, 1]), PSNR 12.0000 dB, SSIM 0.1000
     """
-    lines = [format_score_table(results)]
-    lines.append(f"generated / real mean IoU: {format_ratio(results.get('miou_ratio'))}")
-    noise = format_noise(results)
-    if noise:
-        lines.append(noise)
+    if "generated" not in results and all(key in results for key in PAIR_SCORE_KEYS):
+        lines = [format_pair_scores(results)]
+    else:
+        lines = [format_score_table(results)]
+        lines.append(f"generated / real mean IoU: {format_ratio(results.get('miou_ratio'))}")
+        noise = format_noise(results)
+        if noise:
+            lines.append(noise)
+    if isinstance(results.get("fid_kid"), Mapping):
+        lines.append(format_fid_kid(results["fid_kid"]))
     lines.extend(f"WARNING: {warning}" for warning in results.get("warnings", ()))
     return "\n".join(lines)

@@ -354,3 +354,57 @@ def load_segmenter(
     model = SegmentationNet(**config)
     model.load_state_dict(payload["state_dict"])
     return model.to(map_location).eval()
+
+
+def load_or_train_segmenter(
+    path: str | os.PathLike,
+    dataset: Dataset,
+    num_classes: int,
+    *,
+    retrain: bool = False,
+    base_channels: int = 16,
+    epochs: int = 10,
+    seed: int = 0,
+    ignore_index: int | None = None,
+    device: torch.device | str = "cpu",
+) -> Callable[[Tensor], Tensor]:
+    """The evaluation's segmenter, cached at ``path``: read when the file exists, else a
+    [`SegmentationNet`][condgan_blocks.evaluation.SegmentationNet] trained on the real images
+    of ``dataset`` and saved there.
+
+    Args:
+        path: The cache file (a recipe run keeps it in ``RUN/evaluation/segmenter.pt``).
+        dataset: Real training samples with ``image`` and ``label``, all one size.
+        num_classes: Number of label classes K.
+        retrain: Train (and overwrite the cache) even when the file exists.
+        base_channels: Width of a new network.
+        epochs: Passes of [`train_segmenter`][condgan_blocks.evaluation.train_segmenter].
+        seed: Seed of the new network's weights and of its training.
+        ignore_index: A label id left out of the loss.
+        device: Where the network trains and runs.
+
+    Returns:
+        The network in eval mode, on ``device``.
+
+    Examples:
+        >>> import tempfile
+        >>> from condgan_blocks.data import SyntheticScenes
+        >>> path = Path(tempfile.mkdtemp()) / "segmenter.pt"
+        >>> scenes = SyntheticScenes(2, size=(16, 16))
+        >>> net = load_or_train_segmenter(path, scenes, 7, base_channels=4, epochs=1)
+        >>> again = load_or_train_segmenter(path, scenes, 7, epochs=99)  # read, not trained
+        >>> x = torch.randn(1, 3, 16, 16)
+        >>> path.is_file(), torch.equal(net(x), again(x))
+        (True, True)
+    """
+    path = Path(path)
+    if path.is_file() and not retrain:
+        return load_segmenter(path, map_location=device)
+    torch.manual_seed(seed)
+    net = SegmentationNet(3, num_classes, base_channels=base_channels)
+    logger.info("training the segmenter on %d real images", len(dataset))
+    train_segmenter(
+        net, dataset, epochs=epochs, seed=seed, ignore_index=ignore_index, device=device
+    )
+    save_segmenter(net, path)
+    return net.eval()

@@ -43,6 +43,26 @@ from .overrides import (
 from .precision import autocast_context, make_grad_scaler
 from .preflight import dry_run, dry_run_size, format_dry_run
 from .rng import capture_rng_state, restore_rng_state
+from .run_config import (
+    RESUME_SETTINGS,
+    RUN_CHECKPOINTS,
+    RUN_SECTIONS,
+    RunConfigError,
+    check_data_channels,
+    read_run_config,
+    resolve_device,
+    resolve_run_config,
+    run_config_value,
+)
+from .run_folder import (
+    FEATURE_BANK_FILE,
+    RUN_CONFIG_FILE,
+    load_run,
+    load_run_bank,
+    load_run_config,
+    run_training_config,
+    save_run_config,
+)
 from .schedule import apply_generator_phase, generator_phase, lr_factor
 from .state import FitResult, NonFiniteLossError, TrainingState
 from .step import StepHooks, fused_step, naive_step
@@ -55,12 +75,18 @@ __all__ = [
     "EncoderConfig",
     "EpochSampler",
     "ExponentialMovingAverage",
+    "FEATURE_BANK_FILE",
     "FakePool",
     "FitResult",
     "GeneratorConfig",
     "LossConfig",
     "NonFiniteLossError",
     "OptimizerConfig",
+    "RESUME_SETTINGS",
+    "RUN_CHECKPOINTS",
+    "RUN_CONFIG_FILE",
+    "RUN_SECTIONS",
+    "RunConfigError",
     "StepHooks",
     "StepInputs",
     "Training",
@@ -75,6 +101,7 @@ __all__ = [
     "build_training",
     "capture_rng_state",
     "check_config_key",
+    "check_data_channels",
     "condition_map",
     "dry_run",
     "dry_run_size",
@@ -86,6 +113,9 @@ __all__ = [
     "init_distributed",
     "latest_checkpoint",
     "load_checkpoint",
+    "load_run",
+    "load_run_bank",
+    "load_run_config",
     "lr_factor",
     "make_grad_scaler",
     "merge_nested",
@@ -94,6 +124,12 @@ __all__ = [
     "prepare_batch",
     "prune_checkpoints",
     "read_config_file",
+    "read_run_config",
+    "resolve_device",
+    "resolve_run_config",
     "restore_rng_state",
+    "run_config_value",
+    "run_training_config",
     "save_checkpoint",
+    "save_run_config",
 ]
