@@ -276,7 +276,8 @@ def command_generate(args: argparse.Namespace) -> Path:
     from the feature bank (random, or chosen per instance with --choices) or from encoding the
     real image. Any size works (pad, then crop)."""
     run = Path(args.run)
-    recipe, training = load_run(run, device=args.device, precision=args.precision)
+    recipe, training = load_run(run, device=args.device, precision=args.precision,
+                                epoch=args.epoch)  # fmt: skip
     config = training.config
     bank = load_run_bank(run, training) if args.features == "bank" else None
     synthesizer = Synthesizer.from_training(training, bank=bank)
@@ -571,6 +572,8 @@ def subcommands(presets: dict[str, dict[str, Any]]) -> dict[str, tuple]:
             opt("--choices", 'JSON file of per-instance clusters: {"5000": 2} for every image '
                 'or {"<sample path>": {"5000": 2}}'),
             opt("--seed", "seed of the random styles", type=int, default=0),
+            opt("--epoch", "generate with checkpoints/epoch_NNNN.pt of this epoch (default: "
+                "latest.pt)", type=int),
             opt("--precision", "inference precision (bf16: fast on recent CPUs)",
                 choices=("fp32", "bf16")),
             opt("--onnx", "run this ONNX generator (export_onnx) instead"),

@@ -21,13 +21,38 @@ from .conftest import REPO_ROOT
 
 # condgan_blocks.__all__ as of 0.1.0; names may be added, never removed silently.
 PUBLIC_NAMES_0_1 = (
-    "EnhancerStage FeatureBank FeatureMatchingLoss GANLoss GlobalGenerator InstanceAveragePool "
-    "InstanceBoundary InstanceFeatureEncoder LocalEnhancer MultiscaleDiscriminator "
-    "NLayerDiscriminator OneHotLabels ResnetBlock VGG19Features VGGPerceptualLoss __version__ "
-    "crop_padding downsample editing evaluation feature_matching_loss gan_loss image_pyramid "
-    "init_weights instance_average_pool instance_boundary instance_to_class one_hot_labels "
-    "pad_to_multiple vgg_perceptual_loss visualization"
-).split()
+    "EnhancerStage",
+    "FeatureBank",
+    "FeatureMatchingLoss",
+    "GANLoss",
+    "GlobalGenerator",
+    "InstanceAveragePool",
+    "InstanceBoundary",
+    "InstanceFeatureEncoder",
+    "LocalEnhancer",
+    "MultiscaleDiscriminator",
+    "NLayerDiscriminator",
+    "OneHotLabels",
+    "ResnetBlock",
+    "VGG19Features",
+    "VGGPerceptualLoss",
+    "__version__",
+    "crop_padding",
+    "downsample",
+    "editing",
+    "evaluation",
+    "feature_matching_loss",
+    "gan_loss",
+    "image_pyramid",
+    "init_weights",
+    "instance_average_pool",
+    "instance_boundary",
+    "instance_to_class",
+    "one_hot_labels",
+    "pad_to_multiple",
+    "vgg_perceptual_loss",
+    "visualization",
+)
 PAPER_SUBPACKAGES = ("layers", "generators", "discriminators", "losses", "instance")
 MODULES = sorted(m.name for m in pkgutil.walk_packages(condgan_blocks.__path__, "condgan_blocks."))
 

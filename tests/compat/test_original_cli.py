@@ -132,6 +132,14 @@ def test_name_and_checkpoints_dir_make_the_run_folder():
                     "encode"]  # fmt: skip
 
 
+def test_which_epoch_picks_the_checkpoint_of_generate():
+    argv = translate_command_line(["generate", "--name", "a", "--which_epoch", "10"])
+    assert argv[argv.index("--epoch") + 1] == "10"
+    assert "--epoch" not in translate_command_line(["generate", "--name", "a"])
+    with pytest.raises(ValueError, match="--which_epoch must be 'latest' or an epoch number"):
+        translate_command_line(["generate", "--name", "a", "--which_epoch", "best"])
+
+
 def test_generate_keeps_the_recipe_phase_flag():
     native = ["generate", "--run", "r", "--folder", "f", "--phase", "val"]
     assert translate_command_line(native) == native

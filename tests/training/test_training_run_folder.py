@@ -93,3 +93,23 @@ def test_a_run_without_checkpoints_cannot_be_loaded(tmp_path):
     save_run_config(tmp_path, {"training": {"num_classes": 7}, "data": {}, "recipe": {}})
     with pytest.raises(FileNotFoundError):
         load_run(tmp_path, device="cpu")
+
+
+def test_load_run_of_one_epoch_reads_that_checkpoint(trained, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    checkpoints = copy / RUN_CHECKPOINTS
+    latest = torch.load(checkpoints / "latest.pt", weights_only=True)
+    older = {**latest, "models": {**latest["models"], "generator": {
+        k: v + 1 if v.is_floating_point() else v
+        for k, v in latest["models"]["generator"].items()}}}  # fmt: skip
+    torch.save(older, checkpoints / "epoch_0007.pt")
+    _, training = load_run(copy, device="cpu", epoch=7)
+    for name, value in training.models.generator.state_dict().items():
+        assert torch.equal(value, older["models"]["generator"][name]), name
+    with pytest.raises(FileNotFoundError, match=r"epoch_0003\.pt does not exist.*epochs \[.*7\]"):
+        load_run(copy, device="cpu", epoch=3)
+    with pytest.raises(ValueError, match="epoch must be 1 or more, got 0"):
+        load_run(copy, device="cpu", epoch=0)
+    with pytest.raises(TypeError, match="epoch must be an int"):
+        load_run(copy, device="cpu", epoch="7")

@@ -105,9 +105,14 @@ def run_training_config(
 
 
 def load_run(
-    run: str | os.PathLike, *, device: str | None = None, precision: str | None = None
+    run: str | os.PathLike,
+    *,
+    device: str | None = None,
+    precision: str | None = None,
+    epoch: int | None = None,
 ) -> tuple[dict[str, Any], Training]:
-    """A trained run: its configuration and its networks from ``checkpoints/latest.pt``.
+    """A trained run: its configuration and its networks from ``checkpoints/latest.pt``
+    (or ``checkpoints/epoch_NNNN.pt`` with ``epoch``).
 
     Only files inside ``run`` are read (the dataset aside), and the returned Training saves
     nothing; its networks are in eval mode and not compiled.
@@ -116,6 +121,8 @@ def load_run(
         run: The run folder.
         device: Where the networks run; ``"auto"`` or None: CUDA when present.
         precision: Overrides the run's precision ("fp32", "bf16").
+        epoch: Load the checkpoint the run kept at the end of this epoch instead of the latest
+            (the original's ``--which_epoch N``).
 
     Returns:
         ``(config, training)``: the run configuration and a
@@ -123,7 +130,10 @@ def load_run(
 
     Raises:
         RunConfigError: ``run`` is not a run folder.
-        FileNotFoundError: It holds no checkpoint yet.
+        FileNotFoundError: It holds no checkpoint yet, or none of ``epoch`` (the message
+            lists the epochs it kept).
+        TypeError: ``epoch`` is not an int.
+        ValueError: ``epoch`` is below 1.
 
     Examples:
         >>> import tempfile
@@ -141,11 +151,24 @@ def load_run(
         (1, True)
     """
     config = load_run_config(run)
+    checkpoint = Path(run) / RUN_CHECKPOINTS
+    if epoch is not None:
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise TypeError(f"epoch must be an int, got {type(epoch).__name__}")
+        if epoch < 1:
+            raise ValueError(f"epoch must be 1 or more, got {epoch}")
+        checkpoint = checkpoint / f"epoch_{epoch:04d}.pt"
+        if not checkpoint.is_file():
+            kept = sorted(p.stem[len("epoch_") :] for p in checkpoint.parent.glob("epoch_*.pt"))
+            raise FileNotFoundError(
+                f"{checkpoint} does not exist: the run kept the checkpoints of epochs "
+                f"{[int(k) for k in kept if k.isdigit()] or 'none'} (keep more with --keep-last)"
+            )
     changes: dict[str, Any] = {"compile": False, "device": resolve_device(device)}
     if precision is not None:
         changes["precision"] = precision
     training_config = dataclasses.replace(run_training_config(config), **changes)
-    training = build_training(training_config, resume=Path(run) / RUN_CHECKPOINTS)
+    training = build_training(training_config, resume=checkpoint)
     training.models.train(False)
     return config, training
 

@@ -543,7 +543,9 @@ def _generate(options: dict[str, Any], rest: list[str], ignored: list[str]) -> l
         )
     if "how_many" in options:
         out += ["--num", str(options["how_many"])]
-    _latest_only(options, "generate")
+    epoch = _which_epoch(options)
+    if epoch != "latest":
+        out += ["--epoch", epoch]
     if "results_dir" in options:
         if "--output" in given:
             raise ValueError("the output folder is given twice: as --results_dir and --output")
