@@ -150,13 +150,14 @@ def test_failed_save_keeps_the_old_file(exported, tmp_path, monkeypatch):
 
 
 def test_atomic_write_moves_files_written_beside_in(tmp_path):
-    from condgan_blocks.export._files import write_atomically
+    from condgan_blocks._files.atomic import atomic_path
 
     def write(target):  # like ONNX's external data for models over 2 GB
         target.with_name(target.name + ".data").write_text("weights")
         target.write_text("graph")
 
-    write_atomically(tmp_path / "generator.onnx", write)
+    with atomic_path(tmp_path / "generator.onnx") as temporary:
+        write(temporary)
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "generator.onnx",
         "generator.onnx.data",

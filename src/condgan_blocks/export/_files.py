@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-
-from .._files.atomic import atomic_path
 
 
 def check_output_path(path: object) -> Path:
@@ -18,17 +15,4 @@ def check_output_path(path: object) -> Path:
         raise ValueError(f"path must name a file, got the directory {str(path)!r}")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of path {str(path)!r} does not exist")
-    return path
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write`` on ``path``'s name in a temporary folder beside it, then move the result in.
-
-    Readers see either the old file or the complete new one, never a partial write. Files that
-    ``write`` adds beside its file (ONNX's external weights ``<name>.data`` for models over
-    2 GB) are moved in first, the main file last. The temporary folder is always removed (see
-    ``condgan_blocks._files.atomic.atomic_path``).
-    """
-    with atomic_path(path) as temporary:
-        write(temporary)
     return path

@@ -10,9 +10,10 @@ import torch
 from torch import Tensor
 
 from .._checks import check_bool, check_positive_int
+from .._files.atomic import atomic_path
 from .._version import __version__
 from ._extra import import_extra
-from ._files import check_output_path, write_atomically
+from ._files import check_output_path
 from ._tracing import check_generator, exporting, plan_trace
 
 INPUT_NAME = "input"
@@ -105,4 +106,6 @@ def export_onnx(
             MIN_SIZE_KEY: str(trace.min_size),
         }
     )
-    return write_atomically(path, lambda temporary: onnx_program.save(temporary))
+    with atomic_path(path) as temporary:
+        onnx_program.save(temporary)
+    return path

@@ -11,8 +11,9 @@ from torch import Tensor
 from torch.export import ExportedProgram
 
 from .._checks import check_bool
+from .._files.atomic import atomic_path
 from .._files.program_check import read_program_archive
-from ._files import check_output_path, write_atomically
+from ._files import check_output_path
 from ._tracing import check_generator, exporting, plan_trace
 
 
@@ -109,7 +110,9 @@ def save_program(program: ExportedProgram, path: str | os.PathLike) -> Path:
             f"program must be a torch.export.ExportedProgram, got {type(program).__name__}"
         )
     path = check_output_path(path)
-    return write_atomically(path, lambda temporary: torch.export.save(program, temporary))
+    with atomic_path(path) as temporary:
+        torch.export.save(program, temporary)
+    return path
 
 
 def load_program(path: str | os.PathLike) -> ExportedProgram:

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from torch import Tensor
 
+from .._files.atomic import atomic_path
 from ..visualization import image_grid, image_picture, label_picture, save_png
 
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
@@ -31,9 +32,8 @@ def _open_for_append(path: Path) -> IO[str]:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file() and path.stat().st_nlink > 1:
-        temporary = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-        shutil.copyfile(path, temporary)
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            shutil.copyfile(path, temporary)
     return open(path, "a", encoding="utf-8")  # closed by TrainingMonitor.close
 
 
