@@ -66,6 +66,7 @@ def main():
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--decay", type=int, default=4)
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--segmenter-epochs", type=int, default=12)
     a = p.parse_args()
     results = a.results
     torch.set_num_threads(2)
@@ -109,13 +110,22 @@ def main():
         for b in batches(train, len(train), 16):
             bank.add(enc(b["image"], b["instance"]).float(), b["instance"], b["label"])
     bank.fit(6, min_area=0.005, seed=0)
-    seg_path = results / f"seg_{a.data_seed}_{size[0]}x{size[1]}_{a.num_train}.pt"
+    seg_name = f"seg{a.segmenter_epochs}_{a.data_seed}_{size[0]}x{size[1]}_{a.num_train}.pt"
+    seg_path = results / seg_name
     if seg_path.is_file():
         seg = load_segmenter(seg_path)
     else:
         torch.manual_seed(0)
         seg = SegmentationNet(3, 7, base_channels=16)
-        train_segmenter(seg, train, epochs=6, seed=0, progress=False)
+        train_segmenter(
+            seg,
+            train,
+            epochs=a.segmenter_epochs,
+            seed=0,
+            progress=False,
+            precision="bf16",
+            channels_last=True,
+        )
         save_segmenter(seg, seg_path)
     seg.eval()
     mats = {k: ConfusionMatrix(7) for k in ("generated", "real")}
@@ -144,6 +154,8 @@ def main():
     ]
     out = {
         "name": a.name,
+        "epochs": [a.epochs, a.decay],
+        "segmenter_epochs": a.segmenter_epochs,
         "set": a.set,
         "data_seed": a.data_seed,
         "size": size,

@@ -346,7 +346,8 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
             run / "evaluation" / "segmenter.pt", train_set, config.num_classes,
             retrain=args.retrain_segmenter, base_channels=settings["segmenter_base_channels"],
             epochs=settings["segmenter_epochs"], seed=args.seed, ignore_index=config.ignore_index,
-            device=device,
+            device=device, precision="fp32" if config.precision == "fp32" else "bf16",
+            channels_last=True,  # with bf16 about 3x faster on a CPU than fp32 contiguous
         )  # fmt: skip
     ignore, batches = config.ignore_index, data.first_batches(train_set, len(train_set), 16)
     colours = evaluation.mean_class_colours(batches, config.num_classes, ignore_index=ignore)
@@ -369,6 +370,8 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     results = evaluation.summarize_evaluation(scores, noise)
     results["fid_kid"] = fid_kid.compute()  # or {"skipped": why}: no Inception weights file
     results.update(num_images=count, split=args.split, smoke=smoke)
+    if getattr(val, "class_names", None):
+        results["class_names"] = list(val.class_names)
     advice = "check the --segmenter model" if args.segmenter else (
         "train it longer (--set recipe.segmenter_epochs=N on train, then evaluate "
         "--retrain-segmenter) or pass --segmenter")  # fmt: skip

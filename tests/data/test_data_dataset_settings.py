@@ -111,3 +111,15 @@ def test_first_batches_cover_the_first_samples_in_order():
         first_batches(scenes, 2, 0)  # refused at once, before any sample is read
     with pytest.raises(ValueError, match="count must be >= 0"):
         first_batches(scenes, -1, 2)
+
+
+def test_synthetic_cache_setting_reaches_the_dataset(monkeypatch):
+    data = {"kind": "synthetic", "size": [16, 32], "num_train": 2, "num_val": 1, "cache": True}
+    scenes = dataset_from_settings(data, "train")
+    calls = []
+    draw = scenes.generate
+    monkeypatch.setattr(scenes, "generate", lambda i: calls.append(i) or draw(i))
+    scenes[0], scenes[0]
+    assert calls == [0]
+    with pytest.raises(TypeError, match="cache must be a bool"):
+        dataset_from_settings({**data, "cache": "yes"}, "train")

@@ -164,3 +164,35 @@ def test_needs_no_pillow():
     )
     assert result.returncode == 0, result.stderr
     assert "torch.Size([3, 16, 32])" in result.stdout
+
+
+def test_cache_hands_out_equal_independent_copies(monkeypatch):
+    cached = SyntheticScenes(3, size=(16, 32), seed=4, cache=True)
+    plain = SyntheticScenes(3, size=(16, 32), seed=4)
+    calls = []
+    draw = cached.generate
+    monkeypatch.setattr(cached, "generate", lambda i: calls.append(i) or draw(i))
+    first = cached[1]
+    first["image"].zero_()  # a consumer writing into its sample must not touch the cache
+    again, last = cached[1], cached[-2]
+    assert calls == [1]  # drawn once, negative indices hit the same entry
+    for key in ("label", "instance", "image"):
+        assert torch.equal(again[key], plain[1][key])
+        assert torch.equal(last[key], plain[1][key])
+    assert again["path"] == plain[1]["path"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"), [({"cache": 1}, TypeError), ({"cache": "yes"}, TypeError)]
+)
+def test_cache_flag_is_checked(kwargs, error):
+    with pytest.raises(error, match="cache must be a bool"):
+        SyntheticScenes(2, size=(16, 16), **kwargs)
+
+
+def test_cache_keeps_index_errors():
+    cached = SyntheticScenes(2, size=(16, 16), cache=True)
+    with pytest.raises(IndexError, match="out of range"):
+        cached[2]
+    with pytest.raises(TypeError, match="index must be an int"):
+        cached[1.0]

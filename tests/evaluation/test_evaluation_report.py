@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -10,12 +12,14 @@ from condgan_blocks.evaluation import (
     ConfusionMatrix,
     HighFrequencyMeter,
     evaluation_warnings,
+    format_class_ratios,
     format_evaluation,
     format_fid_kid,
     format_noise,
     format_pair_scores,
     format_ratio,
     format_score_table,
+    per_class_iou,
     summarize_evaluation,
 )
 
@@ -45,12 +49,32 @@ def test_summary_holds_each_kind_and_the_ratios():
     for kind in KINDS:
         expected = {**matrices[kind].compute(), **meters[kind].compute()}
         expected.pop("num_images")
+        class_iou = results[kind].pop("class_iou")
         assert results[kind] == expected
+        assert class_iou == pytest.approx(per_class_iou(matrices[kind].matrix).tolist())
     assert results["real"]["mean_iou"] == 1.0
     assert results["miou_ratio"] == pytest.approx(results["generated"]["mean_iou"])
+    # real images score every class 1.0 here, so each class ratio is the generated IoU
+    assert results["class_iou_ratio"] == pytest.approx(
+        per_class_iou(matrices["generated"].matrix).tolist()
+    )
     for name in ("chroma_hf", "luminance_hf"):
         ratio = results["generated"][name] / results["real"][name]
         assert results[f"{name}_ratio"] == pytest.approx(ratio)
+
+
+def test_class_ratios_are_none_for_absent_classes_and_printed():
+    labels = torch.tensor([[[[0, 0], [1, 1]]]])  # class 2 in neither labels nor predictions
+    matrices = {kind: ConfusionMatrix(3) for kind in ("generated", "real")}
+    matrices["real"].update(labels, labels)
+    matrices["generated"].update(torch.zeros_like(labels), labels)  # class 1 painted as 0
+    results = summarize_evaluation(matrices)
+    assert results["real"]["class_iou"] == [1.0, 1.0, None]
+    assert results["class_iou_ratio"] == [0.5, 0.0, None]
+    json.dumps(results, allow_nan=False)  # metrics.json holds no NaN
+    assert "generated / real IoU per class: 0 0.50, 1 0.00, 2 n/a; lowest 1 (0.00)" in (
+        format_evaluation(results)
+    )
 
 
 def test_summary_without_meters_and_with_real_images_scoring_zero():
@@ -109,7 +133,8 @@ def test_text_report_has_the_table_the_ratio_noise_and_warnings():
     assert f"{100 * results['real']['pixel_accuracy']:.2f}" in lines[3]
     assert lines[5] == f"generated / real mean IoU: {format_ratio(results['miou_ratio'])}"
     assert lines[6] == format_noise(results)
-    assert lines[7:] == ["WARNING: first", "WARNING: second"]
+    assert lines[7] == format_class_ratios(results)
+    assert lines[8:] == ["WARNING: first", "WARNING: second"]
 
 
 FID_KID = {"fid": 41.234, "kid_mean": 0.01234, "kid_std": 0.001, "num_real": 4, "num_fake": 4}

@@ -47,6 +47,54 @@ def test_training_is_seeded_and_learns():
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize(("precision", "channels_last"), [("bf16", False), ("fp32", True)])
+def test_fast_training_learns_and_returns_a_contiguous_model(precision, channels_last):
+    scenes = SyntheticScenes(4, size=(16, 32), seed=2)
+    torch.manual_seed(0)
+    net = SegmentationNet(3, 7, base_channels=4, num_downsamples=1)
+    losses = train_segmenter(
+        net,
+        scenes,
+        epochs=3,
+        batch_size=2,
+        seed=1,
+        precision=precision,
+        channels_last=channels_last,
+    )
+    assert losses[-1] < losses[0]
+    assert all(p.dtype == torch.float32 for p in net.parameters())  # weights stay fp32
+    assert net.stem[0].weight.is_contiguous()  # handed back in the default layout
+    assert not net.training
+
+
+def test_fast_training_matches_plain_training_closely():
+    scenes = SyntheticScenes(4, size=(16, 32), seed=2)
+
+    def run(channels_last):
+        torch.manual_seed(0)
+        net = SegmentationNet(3, 7, base_channels=4, num_downsamples=1)
+        train_segmenter(net, scenes, epochs=1, batch_size=2, seed=1, channels_last=channels_last)
+        return net
+
+    plain, fast = run(False), run(True)
+    for a, b in zip(plain.state_dict().values(), fast.state_dict().values(), strict=True):
+        torch.testing.assert_close(a.float(), b.float(), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"precision": "fp16"}, ValueError, "precision must be one of"),
+        ({"precision": "half"}, ValueError, "got 'half'"),
+        ({"channels_last": 1}, TypeError, "channels_last must be a bool"),
+    ],
+)
+def test_training_rejects_bad_speed_options(kwargs, error, match):
+    net = SegmentationNet(3, 7, base_channels=4, num_downsamples=1)
+    with pytest.raises(error, match=match):
+        train_segmenter(net, SyntheticScenes(2, size=(16, 16)), epochs=1, **kwargs)
+
+
 def test_save_load_round_trip(tmp_path):
     net = SegmentationNet(3, 4, base_channels=4).eval()
     path = save_segmenter(net, tmp_path / "sub" / "seg.pt")

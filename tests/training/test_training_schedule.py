@@ -61,6 +61,38 @@ def test_training_sets_the_lr_of_each_epoch():
     assert lrs == pytest.approx([2e-4, 2e-4, 1e-4])
 
 
+def test_two_timescale_rates_follow_the_same_schedule():
+    from condgan_blocks.training import OptimizerConfig
+
+    optimizer = OptimizerConfig(lr=1e-4, d_lr=4e-4)
+    training = build_training(tiny_config(epochs=1, decay_epochs=2, optimizer=optimizer))
+    rates = []
+    for epoch in range(3):
+        training.set_epoch(epoch)
+        rates.append(
+            (
+                training.models.optimizer_g.param_groups[0]["lr"],
+                training.models.optimizer_d.param_groups[0]["lr"],
+            )
+        )
+    assert rates == [
+        pytest.approx((1e-4, 4e-4)),
+        pytest.approx((1e-4, 4e-4)),
+        pytest.approx((0.5e-4, 2e-4)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("d_lr", "error", "match"),
+    [(0.0, ValueError, "optimizer.d_lr must be > 0 or None"), ("1e-3", TypeError, "d_lr")],
+)
+def test_discriminator_rate_is_checked(d_lr, error, match):
+    from condgan_blocks.training import OptimizerConfig
+
+    with pytest.raises(error, match=match):
+        OptimizerConfig(d_lr=d_lr)
+
+
 def test_generator_phase():
     assert [generator_phase("local", e, 2) for e in range(4)] == [
         "finest",

@@ -3,9 +3,10 @@
 A settings dict names its kind and the few values that kind needs, so a whole run can be
 described in JSON (see ``examples/presets/*.json``):
 
-- ``{"kind": "synthetic", "size": [H, W], "num_train": N, "num_val": M[, "seed": 0]}``:
-  [`SyntheticScenes`][condgan_blocks.data.SyntheticScenes] (``"train"`` has ``num_train``
-  scenes, every other split ``num_val``).
+- ``{"kind": "synthetic", "size": [H, W], "num_train": N, "num_val": M[, "seed": 0][,
+  "cache": false]}``: [`SyntheticScenes`][condgan_blocks.data.SyntheticScenes] (``"train"``
+  has ``num_train`` scenes, every other split ``num_val``; ``cache`` keeps every drawn scene in
+  memory).
 - ``{"kind": "cityscapes", "root": DIR, ...}``:
   [`CityscapesDataset`][condgan_blocks.data.CityscapesDataset] of that split.
 - ``{"kind": "folder", "root": DIR, "label_nc": K[, "test_phase": "test"], ...}``:
@@ -96,7 +97,8 @@ def dataset_from_settings(data: Mapping[str, Any], split: str, *, train: bool = 
     if kind == "synthetic":
         count = _required(data, "num_train" if split == "train" else "num_val")
         size = tuple(_required(data, "size"))
-        return SyntheticScenes(count, size=size, seed=data.get("seed", 0), split=split)
+        seed, cache = data.get("seed", 0), data.get("cache", False)
+        return SyntheticScenes(count, size=size, seed=seed, split=split, cache=cache)
     root = _required(data, "root")
     steps = [ScaleWidth(data["width"])] if data.get("width") else []
     if data.get("resize"):  # the original's resize_and_crop: resize to a fixed size

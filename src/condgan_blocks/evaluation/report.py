@@ -18,7 +18,7 @@ from .._tables import text_table
 from .high_frequency import HighFrequencyMeter
 from .image_metrics import PAIR_SCORE_KEYS
 from .inception_scores import format_fid_kid
-from .metrics import ConfusionMatrix
+from .metrics import ConfusionMatrix, per_class_iou
 
 # The kinds of scored images, in table order, with their names in tables.
 SCORED_IMAGES = (
@@ -56,9 +56,11 @@ def summarize_evaluation(
             per kind (the same kinds), for ``chroma_hf`` and ``luminance_hf``.
 
     Returns:
-        ``{kind: {"pixel_accuracy", "mean_iou"[, "chroma_hf", "luminance_hf"]}, ...,
-        "miou_ratio"[, "chroma_hf_ratio", "luminance_hf_ratio"]}``; a ratio is None where the
-        real images score 0.
+        ``{kind: {"pixel_accuracy", "mean_iou", "class_iou"[, "chroma_hf", "luminance_hf"]},
+        ..., "miou_ratio", "class_iou_ratio"[, "chroma_hf_ratio", "luminance_hf_ratio"]}``;
+        ``class_iou`` lists every class's IoU (None for a class in neither the labels nor the
+        prediction), ``class_iou_ratio`` the generated / real IoU of every class; a ratio is
+        None where the real images score 0 (or the class is absent).
 
     Raises:
         ValueError: ``"generated"`` or ``"real"`` is missing, or the meters cover other kinds.
@@ -74,6 +76,8 @@ def summarize_evaluation(
         (1.0, 0.25)
         >>> results["miou_ratio"]
         0.125
+        >>> results["generated"]["class_iou"], results["class_iou_ratio"]
+        ([0.25, 0.0], [0.25, 0.0])
     """
     missing = sorted({"generated", "real"} - set(matrices))
     if missing:
@@ -82,8 +86,17 @@ def summarize_evaluation(
         raise ValueError(
             f"meters must cover the kinds of matrices {sorted(matrices)}, got {sorted(meters)}"
         )
-    results: dict[str, Any] = {key: matrix.compute() for key, matrix in matrices.items()}
+    results: dict[str, Any] = {}
+    for key, matrix in matrices.items():
+        iou = per_class_iou(matrix.matrix).tolist()
+        results[key] = {**matrix.compute(), "class_iou": [v if v == v else None for v in iou]}
     results["miou_ratio"] = _ratio(results["generated"]["mean_iou"], results["real"]["mean_iou"])
+    results["class_iou_ratio"] = [
+        None if g is None or r is None else _ratio(g, r)
+        for g, r in zip(
+            results["generated"]["class_iou"], results["real"]["class_iou"], strict=True
+        )
+    ]
     if meters is not None:
         for key, meter in meters.items():
             energy = meter.compute()
@@ -150,6 +163,40 @@ def format_times_real(ratio: float | None) -> str:
         ('5.1x real', 'n/a, the real images have none')
     """
     return "n/a, the real images have none" if ratio is None else f"{ratio:.1f}x real"
+
+
+def format_class_ratios(results: Mapping[str, Any], names: list[str] | None = None) -> str:
+    """One line with every class's generated / real IoU and the lowest of them.
+
+    Args:
+        results: A results dict with ``class_iou_ratio``.
+        names: Class names, by class id; None: ``results["class_names"]`` when present, else
+            the ids.
+
+    Returns:
+        E.g. ``"generated / real IoU per class: 0 0.89, 1 0.85, 2 n/a; lowest 1 (0.85)"``;
+        empty for results written before per-class IoUs were kept.
+
+    Examples:
+        >>> print(format_class_ratios({"class_iou_ratio": [0.891, 0.25, None]}))
+        generated / real IoU per class: 0 0.89, 1 0.25, 2 n/a; lowest 1 (0.25)
+        >>> print(format_class_ratios({"class_iou_ratio": [0.5, 1.0]}, ["road", "car"]))
+        generated / real IoU per class: road 0.50, car 1.00; lowest road (0.50)
+    """
+    ratios = results.get("class_iou_ratio")
+    if not ratios:
+        return ""
+    names = results.get("class_names") if names is None else names
+
+    def name(k: int) -> str:
+        return names[k] if names is not None and k < len(names) else str(k)
+
+    shown = ", ".join(
+        f"{name(k)} {'n/a' if r is None else f'{r:.2f}'}" for k, r in enumerate(ratios)
+    )
+    present = [(r, k) for k, r in enumerate(ratios) if r is not None]
+    lowest = f"; lowest {name(min(present)[1])} ({min(present)[0]:.2f})" if present else ""
+    return f"generated / real IoU per class: {shown}{lowest}"
 
 
 def format_noise(results: Mapping[str, Any]) -> str:
@@ -244,6 +291,9 @@ def format_evaluation(results: Mapping[str, Any]) -> str:
         noise = format_noise(results)
         if noise:
             lines.append(noise)
+        classes = format_class_ratios(results)
+        if classes:
+            lines.append(classes)
     if isinstance(results.get("fid_kid"), Mapping):
         lines.append(format_fid_kid(results["fid_kid"]))
     lines.extend(f"WARNING: {warning}" for warning in results.get("warnings", ()))

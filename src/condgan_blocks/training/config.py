@@ -249,13 +249,18 @@ class OptimizerConfig(_Section):
     """Adam for G (with E) and for D, as in the paper.
 
     Args:
-        lr: Initial learning rate of both optimizers.
+        lr: Initial learning rate of G's optimizer (and of D's when ``d_lr`` is None).
         beta1: Adam's first beta.
         beta2: Adam's second beta.
+        d_lr: Initial learning rate of D's optimizer; None: ``lr``, as in the paper. A
+            two-timescale rule (TTUR, Heusel et al. 2017) gives D a larger rate than G.
+            Both follow the same schedule.
 
     Examples:
         >>> OptimizerConfig(lr=1e-3).to_dict()
-        {'lr': 0.001, 'beta1': 0.5, 'beta2': 0.999}
+        {'lr': 0.001, 'beta1': 0.5, 'beta2': 0.999, 'd_lr': None}
+        >>> OptimizerConfig(lr=1e-4, d_lr=4e-4).discriminator_lr
+        0.0004
         >>> OptimizerConfig(beta1=1.0)
         Traceback (most recent call last):
         ...
@@ -267,13 +272,23 @@ class OptimizerConfig(_Section):
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    d_lr: float | None = None
 
     def __post_init__(self) -> None:
         self.lr = check_number(self._name("lr"), self.lr, minimum=0.0)
         if self.lr == 0:
             raise ValueError(f"{self._name('lr')} must be > 0, got 0.0")
+        if self.d_lr is not None:
+            self.d_lr = check_number(self._name("d_lr"), self.d_lr, minimum=0.0)
+            if self.d_lr == 0:
+                raise ValueError(f"{self._name('d_lr')} must be > 0 or None, got 0.0")
         self.beta1 = check_number(self._name("beta1"), self.beta1, minimum=0.0, below=1.0)
         self.beta2 = check_number(self._name("beta2"), self.beta2, minimum=0.0, below=1.0)
+
+    @property
+    def discriminator_lr(self) -> float:
+        """D's initial learning rate: ``d_lr``, or ``lr`` when it is None."""
+        return self.lr if self.d_lr is None else self.d_lr
 
 
 _ENHANCER_KEYS = ("num_enhancers", "local_base_channels", "num_blocks_local")

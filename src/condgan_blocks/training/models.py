@@ -336,7 +336,9 @@ def build_models(
     if encoder is not None:
         params_g += list(encoder.parameters())
     optimizer_g = adam(params_g, lr=opt.lr, betas=(opt.beta1, opt.beta2))
-    optimizer_d = adam(list(discriminator.parameters()), lr=opt.lr, betas=(opt.beta1, opt.beta2))
+    optimizer_d = adam(
+        list(discriminator.parameters()), lr=opt.discriminator_lr, betas=(opt.beta1, opt.beta2)
+    )
     models = TrainingModels(
         generator,
         discriminator,

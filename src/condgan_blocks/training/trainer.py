@@ -194,10 +194,13 @@ class Training:
     def set_epoch(self, epoch: int) -> None:
         """Set the learning rate and the generator phase of ``epoch`` (from 0)."""
         config = self.config
-        lr = config.optimizer.lr * lr_factor(epoch, config.epochs, config.decay_epochs)
-        for optimizer in (self.models.optimizer_g, self.models.optimizer_d):
+        factor = lr_factor(epoch, config.epochs, config.decay_epochs)
+        for optimizer, lr in (
+            (self.models.optimizer_g, config.optimizer.lr),
+            (self.models.optimizer_d, config.optimizer.discriminator_lr),
+        ):
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * factor
         phase = generator_phase(config.stage, epoch, config.freeze_global_epochs)
         if phase != self.state.phase and self.is_main:
             logger.info("epoch %d: training generator parameters %r", epoch + 1, phase)
