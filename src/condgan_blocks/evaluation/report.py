@@ -195,7 +195,10 @@ def format_class_ratios(results: Mapping[str, Any], names: list[str] | None = No
         f"{name(k)} {'n/a' if r is None else f'{r:.2f}'}" for k, r in enumerate(ratios)
     )
     present = [(r, k) for k, r in enumerate(ratios) if r is not None]
-    lowest = f"; lowest {name(min(present)[1])} ({min(present)[0]:.2f})" if present else ""
+    lowest = ""
+    if present:
+        ratio, k = min(present)
+        lowest = f"; lowest {name(k)} ({ratio:.2f})"
     return f"generated / real IoU per class: {shown}{lowest}"
 
 
