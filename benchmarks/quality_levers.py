@@ -11,7 +11,9 @@ against the real images, seconds per step) and ``RESULTS/NAME.png`` (labels | ge
     python benchmarks/quality_levers.py resize --set generator.upsample=resize --data-seed 3
 
 Vary ``--data-seed`` and ``--size`` to check that a lever is not tuned to one set of scenes.
-See docs/quality.md.
+``--l1-detail-pool N`` tries a lever that is not in the library (it lost): the L1 term on the
+chroma at full resolution but on the luminance only after N x N mean pooling, leaving the
+texture to the adversarial terms. See docs/quality.md.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+import condgan_blocks.training.step as training_step
 from condgan_blocks import FeatureBank
 from condgan_blocks.data import SyntheticScenes, collate
 from condgan_blocks.evaluation import (
@@ -51,6 +54,27 @@ def hf(images):
     return energy(chroma), energy(lum)
 
 
+def use_detail_free_l1(pool):
+    """Prototype: L1 on the chroma per pixel, on the luminance after pool x pool means."""
+    original = training_step._generator_losses
+
+    def losses(models, pred_fake, pred_real, fake, real):
+        weight, models.l1_weight = models.l1_weight, 0.0
+        try:
+            out = original(models, pred_fake, pred_real, fake, real)
+        finally:
+            models.l1_weight = weight
+        if weight > 0:
+            fake = fake.to(real.dtype)
+            fake_lum, real_lum = fake.mean(1, keepdim=True), real.mean(1, keepdim=True)
+            chroma = ((fake - fake_lum) - (real - real_lum)).abs().mean()
+            lum = (F.avg_pool2d(fake_lum, pool) - F.avg_pool2d(real_lum, pool)).abs().mean()
+            out["g_l1"] = weight * (chroma + lum)
+        return out
+
+    training_step._generator_losses = losses
+
+
 def batches(ds, n, bs):
     for s in range(0, n, bs):
         yield collate([ds[i] for i in range(s, min(s + bs, n))])
@@ -67,12 +91,16 @@ def main():
     p.add_argument("--decay", type=int, default=4)
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--segmenter-epochs", type=int, default=12)
+    p.add_argument("--l1-detail-pool", type=int, default=0)
     a = p.parse_args()
+    if a.l1_detail_pool:
+        use_detail_free_l1(a.l1_detail_pool)
     results = a.results
     torch.set_num_threads(2)
     size = tuple(a.size)
-    train = SyntheticScenes(a.num_train, size=size, seed=a.data_seed, split="train")
-    val = SyntheticScenes(48, size=size, seed=a.data_seed, split="val")
+    # cache: each scene drawn once (the same scenes; rows before 2026-11-28 drew them per step)
+    train = SyntheticScenes(a.num_train, size=size, seed=a.data_seed, split="train", cache=True)
+    val = SyntheticScenes(48, size=size, seed=a.data_seed, split="val", cache=True)
     cfg = {
         "num_classes": 7,
         "generator": {"base_channels": 32, "num_downsamples": 3, "num_blocks": 4},
@@ -156,6 +184,7 @@ def main():
         "name": a.name,
         "epochs": [a.epochs, a.decay],
         "segmenter_epochs": a.segmenter_epochs,
+        "l1_detail_pool": a.l1_detail_pool,
         "set": a.set,
         "data_seed": a.data_seed,
         "size": size,

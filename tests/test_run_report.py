@@ -43,6 +43,16 @@ def test_high_frequency_ratios_render_and_missing_ones_say_why(tmp_path):
     assert "luminance n/a, the real images have none" in page
 
 
+def test_per_class_ratios_render_with_names_and_the_lowest(tmp_path):
+    results = {**OLD_METRICS, "class_iou_ratio": [0.9, None, 0.25],
+               "class_names": ["sky", "road", "person"]}  # fmt: skip
+    _metrics(tmp_path, results)
+    page = write_run_report(tmp_path).read_text()
+    assert "Generated / real IoU per class: sky 0.90, road n/a, person 0.25; lowest person" in page
+    _metrics(tmp_path, OLD_METRICS)
+    assert "IoU per class" not in write_run_report(tmp_path).read_text()
+
+
 def test_a_smoke_run_warns_once_on_top(tmp_path):
     write_json(tmp_path / "recipe.json", {"smoke": True})
     _metrics(tmp_path, {**OLD_METRICS, "warnings": [SMOKE_RUN_WARNING, "untrained segmenter"]})

@@ -18,12 +18,14 @@ from einops import rearrange
 from torch import Tensor
 
 from ._files.atomic import atomic_write, write_json
+from ._files.json_file import read_json_object
 from .data.label_colours import colorize
 from .evaluation.inception_scores import format_fid_kid
 from .evaluation.report import (
     HIGH_FREQUENCY_KEYS,
     SCORED_IMAGES,
     SMOKE_RUN_WARNING,
+    format_class_ratios,
     format_ratio,
     format_times_real,
 )
@@ -401,9 +403,7 @@ _SHOWN_SCORES = {"miou_ratio", "num_images", *(f"{k}_ratio" for k in HIGH_FREQUE
 
 
 def _read_json(path: Path) -> dict:
-    import json
-
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json_object(path, "run file")
 
 
 def _evaluation_section(results: dict, metrics: Path, smoke: bool) -> ReportSection:
@@ -436,6 +436,9 @@ def _evaluation_section(results: dict, metrics: Path, smoke: bool) -> ReportSect
                 f"luminance {format_times_real(results['luminance_hf_ratio'])} (1.0x real: as "
                 "noisy as the real images)."
             )
+        classes = format_class_ratios(results)
+        if classes:
+            text.append(classes[0].upper() + classes[1:] + ".")
     fid_kid = results.get("fid_kid")
     if isinstance(fid_kid, dict):  # the scores, or why they were skipped
         text.append(format_fid_kid(fid_kid))
@@ -463,8 +466,9 @@ def write_run_report(run: str | os.PathLike, *, title: str | None = None) -> Pat
     The page shows what the folder holds, each part only when present: a warning when
     ``recipe.json`` marks a smoke run (``"smoke": true``); the evaluation of
     ``evaluation/metrics.json`` (the segmentation scores of generated, real and flat-colour
-    images with their high-frequency energy, FID and KID or why they were skipped, any further
-    numeric scores, and the warnings stored with them); the feature-bank styles of
+    images with their high-frequency energy, the generated / real IoU of each class, FID and
+    KID or why they were skipped, any further numeric scores, and the warnings stored with
+    them); the feature-bank styles of
     ``car_styles.json`` / ``car_styles.png``; ``generated/grid.png`` and the generated
     images; the newest training grid of ``grids/step_*.png`` with links to all; and links to
     ``recipe.json`` and ``metrics.jsonl``. Links are relative, so the folder can be moved.

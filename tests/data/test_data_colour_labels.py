@@ -126,7 +126,7 @@ def test_palette_files_in_both_forms(tmp_path):
 @pytest.mark.parametrize(
     ("content", "match"),
     [
-        ("{not json", "is not JSON"),
+        ("{not json", "is not valid JSON"),
         ("3", "must hold an object"),
         ('{"a": [0, 0, 0]}', "class ids must be ints, got str 'a'"),
         ('{"1": [0, 0, 256]}', r"three ints in 0\.\.255"),

@@ -8,7 +8,6 @@ one ``numpy.searchsorted``: no Python loop per pixel or per class.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._files.json_file import read_json
 from .cityscapes_labels import CITYSCAPES_NUM_CLASSES, cityscapes_palette
 from .instance_maps import INSTANCE_DIVISOR
 
@@ -140,13 +140,7 @@ def read_palette(path: str | os.PathLike[str]) -> dict[int, tuple[int, int, int]
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"palette file {path} does not exist (expected a .json file)")
-    size = path.stat().st_size
-    if size > _MAX_PALETTE_FILE_BYTES:
-        raise ValueError(f"palette file {path} is {size} bytes; a palette file is at most 1 MiB")
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"palette file {path} is not JSON: {error}") from error
+    content = read_json(path, "palette file", max_bytes=_MAX_PALETTE_FILE_BYTES)
     if not isinstance(content, (dict, list)):
         raise ValueError(
             f'palette file {path} must hold an object {{"id": [r, g, b]}} or a list of '

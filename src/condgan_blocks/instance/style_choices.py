@@ -10,12 +10,13 @@ the same ``{id: cluster}`` dicts.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from torch import Tensor
+
+from .._files.json_file import read_json_object
 
 EVERY_IMAGE = "*"
 """The key of the choices that apply to every image."""
@@ -62,12 +63,7 @@ def read_style_choices(path: str | os.PathLike | None) -> dict[str, dict[int, in
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"choices file {path} does not exist (or is not a file)")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(raw).__name__}")
+    raw = read_json_object(path, "choices file")
     if raw and all(isinstance(value, dict) for value in raw.values()):
         return {key: _ids(value, f"{path}: {key!r}") for key, value in raw.items()}
     return {EVERY_IMAGE: _ids(raw, str(path))}

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._files.json_file import read_json_object
+
 Override = tuple[tuple[str, ...], Any]
 
 
@@ -286,14 +288,9 @@ double quotes at line 1, column 27
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist (or is not a file)")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from None
-    if not isinstance(values, dict):
-        raise TypeError(f"{path} must hold a JSON object of sections, got {type(values).__name__}")
+    values = read_json_object(
+        path, "config file", holds="a JSON object of sections", wrong_type=TypeError
+    )
     if sections is not None:
         allowed = sorted(sections)
         unknown = sorted(set(values) - set(allowed))

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .._files.atomic import write_json
+from .._files.json_file import read_json_object
 from ..instance.feature_bank import FeatureBank
 from .config import TrainingConfig
 from .run_config import RUN_CHECKPOINTS, RunConfigError, resolve_device
@@ -59,12 +59,7 @@ def load_run_config(run: str | os.PathLike) -> dict[str, Any]:
     path = Path(run) / RUN_CONFIG_FILE
     if not path.is_file():
         raise RunConfigError(f"{run} is not a run folder: no {RUN_CONFIG_FILE} (train one first)")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(config).__name__}")
+    config = read_json_object(path, "run configuration")
     config.setdefault("smoke", False)
     return config
 
