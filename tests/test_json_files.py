@@ -14,18 +14,6 @@ from condgan_blocks.training import load_run_config, read_config_file
 from condgan_blocks.visualization import write_run_report
 
 
-def _choices(path: Path):
-    return read_style_choices(path)
-
-
-def _config(path: Path):
-    return read_config_file(path)
-
-
-def _palette(path: Path):
-    return read_palette(path)
-
-
 def _run_config(path: Path):
     return load_run_config(path.parent)
 
@@ -34,11 +22,11 @@ def _report(path: Path):
     return write_run_report(path.parent.parent)
 
 
-# (reader, where the file must sit, how its messages name it)
+# (reader of the file's path, where the file must sit, how its messages name it)
 READERS = {
-    "style choices": (_choices, "choices.json", "choices file"),
-    "config file": (_config, "preset.json", "config file"),
-    "palette": (_palette, "palette.json", "palette file"),
+    "style choices": (read_style_choices, "choices.json", "choices file"),
+    "config file": (read_config_file, "preset.json", "config file"),
+    "palette": (read_palette, "palette.json", "palette file"),
     "run configuration": (_run_config, "recipe.json", "run configuration"),
     "run report metrics": (_report, "evaluation/metrics.json", "run file"),
 }

@@ -468,10 +468,10 @@ def write_run_report(run: str | os.PathLike, *, title: str | None = None) -> Pat
     ``evaluation/metrics.json`` (the segmentation scores of generated, real and flat-colour
     images with their high-frequency energy, the generated / real IoU of each class, FID and
     KID or why they were skipped, any further numeric scores, and the warnings stored with
-    them); the feature-bank styles of
-    ``car_styles.json`` / ``car_styles.png``; ``generated/grid.png`` and the generated
-    images; the newest training grid of ``grids/step_*.png`` with links to all; and links to
-    ``recipe.json`` and ``metrics.jsonl``. Links are relative, so the folder can be moved.
+    them); the feature-bank styles of ``car_styles.json`` / ``car_styles.png``;
+    ``generated/grid.png`` and the generated images; the newest training grid of
+    ``grids/step_*.png`` with links to all; and links to ``recipe.json`` and
+    ``metrics.jsonl``. Links are relative, so the folder can be moved.
 
     Args:
         run: The run folder.
