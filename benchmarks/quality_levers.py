@@ -13,7 +13,10 @@ against the real images, seconds per step) and ``RESULTS/NAME.png`` (labels | ge
 Vary ``--data-seed`` and ``--size`` to check that a lever is not tuned to one set of scenes.
 ``--l1-detail-pool N`` tries a lever that is not in the library (it lost): the L1 term on the
 chroma at full resolution but on the luminance only after N x N mean pooling, leaving the
-texture to the adversarial terms. See docs/quality.md.
+texture to the adversarial terms. ``--noise [--noise-gain-scale S]`` tries another (it did not
+pay): a per-pixel noise map added after each generator upsampling, times a learned per-channel
+gain (zero at the start; S multiplies it so that Adam moves it S times faster). See
+docs/quality.md.
 """
 
 import argparse
@@ -75,6 +78,46 @@ def use_detail_free_l1(pool):
     training_step._generator_losses = losses
 
 
+def use_noise_injection(gain_scale=1.0):
+    """Prototype: one per-pixel noise map added after each upsampling, learned gain per channel."""
+    from torch import nn
+
+    from condgan_blocks import GlobalGenerator
+
+    init, features = GlobalGenerator.__init__, GlobalGenerator.features
+
+    def patched_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        widths = [self.base_channels * 2**i for i in range(self.num_downsamples)]
+        self.noise_gains = nn.ParameterList(nn.Parameter(torch.zeros(w)) for w in reversed(widths))
+
+    def patched_features(self, x):
+        self.upsamples_plain = getattr(self, "upsamples_plain", self.upsamples)
+        gains = self.noise_gains
+
+        class Noisy(nn.Module):
+            def __init__(self, up, gain):
+                super().__init__()
+                self.up, self.gain = up, gain
+
+            def forward(self, h):
+                h = self.up(h)
+                noise = torch.randn_like(h[:, :1])
+                return h + (gain_scale * self.gain).view(1, -1, 1, 1).to(h.dtype) * noise
+
+        ups = [Noisy(up, g) for up, g in zip(self.upsamples_plain, gains, strict=True)]
+        object.__setattr__(self, "_noisy", ups)
+        saved = self._modules["upsamples"]
+        self._modules["upsamples"] = nn.ModuleList(ups)
+        try:
+            return features(self, x)
+        finally:
+            self._modules["upsamples"] = saved
+
+    GlobalGenerator.__init__ = patched_init
+    GlobalGenerator.features = patched_features
+
+
 def batches(ds, n, bs):
     for s in range(0, n, bs):
         yield collate([ds[i] for i in range(s, min(s + bs, n))])
@@ -92,9 +135,13 @@ def main():
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--segmenter-epochs", type=int, default=12)
     p.add_argument("--l1-detail-pool", type=int, default=0)
+    p.add_argument("--noise", action="store_true")
+    p.add_argument("--noise-gain-scale", type=float, default=1.0)
     a = p.parse_args()
     if a.l1_detail_pool:
         use_detail_free_l1(a.l1_detail_pool)
+    if a.noise:
+        use_noise_injection(a.noise_gain_scale)
     results = a.results
     torch.set_num_threads(2)
     size = tuple(a.size)
@@ -185,6 +232,7 @@ def main():
         "epochs": [a.epochs, a.decay],
         "segmenter_epochs": a.segmenter_epochs,
         "l1_detail_pool": a.l1_detail_pool,
+        "noise": [a.noise, a.noise_gain_scale],
         "set": a.set,
         "data_seed": a.data_seed,
         "size": size,

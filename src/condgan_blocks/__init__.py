@@ -26,10 +26,12 @@ from .layers import (
 from .losses import (
     FeatureMatchingLoss,
     GANLoss,
+    LocalTextureLoss,
     VGG19Features,
     VGGPerceptualLoss,
     feature_matching_loss,
     gan_loss,
+    local_detail_energy,
     vgg_perceptual_loss,
 )
 from .synthesis import Synthesizer
@@ -44,6 +46,7 @@ __all__ = [
     "InstanceBoundary",
     "InstanceFeatureEncoder",
     "LocalEnhancer",
+    "LocalTextureLoss",
     "MultiscaleDiscriminator",
     "NLayerDiscriminator",
     "OneHotLabels",
@@ -63,6 +66,7 @@ __all__ = [
     "instance_average_pool",
     "instance_boundary",
     "instance_to_class",
+    "local_detail_energy",
     "one_hot_labels",
     "pad_to_multiple",
     "vgg_perceptual_loss",

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from condgan_blocks.data import SyntheticScenes, collate
-from condgan_blocks.training import TrainingMonitor, build_training
+from condgan_blocks.training import LossConfig, TrainingMonitor, build_training
 from tests._training_helpers import SIZE, one_thread, tiny_config
 
 NUM_SAMPLES = 4
@@ -31,6 +31,27 @@ def _training(**overrides):
 
 def _records(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_lines_show_the_offline_terms_only_when_they_are_on(tmp_path):
+    lines = {}
+    for name, weights in (("off", {}), ("on", {"l1_weight": 30.0, "texture_weight": 10.0})):
+        losses = LossConfig(vgg_weight=0.0, vgg_weights=None, **weights)
+        training = _training(losses=losses)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            monitor = TrainingMonitor(
+                tmp_path / name, training, num_samples=NUM_SAMPLES, progress="lines",
+                tensorboard=False,
+            )  # fmt: skip
+            with monitor:
+                training.fit(SyntheticScenes(NUM_SAMPLES, size=SIZE), on_step=monitor)
+        lines[name] = [x for x in stderr.getvalue().splitlines() if x.startswith("epoch ")][-1]
+    assert "g_l1=" in lines["on"]
+    assert "g_texture=" in lines["on"]
+    assert "g_l1=" not in lines["off"]
+    assert "g_texture=" not in lines["off"]
+    assert "g_gan=" in lines["off"]
 
 
 def test_lines_log_and_grids_follow_their_intervals(tmp_path):

@@ -158,6 +158,19 @@ def test_training_step_returns_float_losses_and_lr():
     assert training.state.global_step == 1
 
 
+def test_offline_terms_are_reported_and_added_to_the_generator_total():
+    losses_config = LossConfig(vgg_weight=0.0, vgg_weights=None, l1_weight=5.0, texture_weight=20.0)
+    training = build_training(tiny_config(losses=losses_config))
+    assert training.models.texture_loss is not None
+    assert training.models.texture_loss.weight == 20.0
+    losses = training.step(batch_of(DATA, [0]))
+    assert losses["g_l1"] > 0
+    assert losses["g_texture"] > 0
+    parts = ("g_gan", "g_feat", "g_vgg", "g_l1", "g_texture")
+    assert losses["g_total"] == pytest.approx(sum(losses[k] for k in parts))
+    assert build_models(tiny_config()).texture_loss is None  # weight 0: left out
+
+
 def test_training_step_naive_option_matches_fused():
     first, second = build_training(tiny_config()), build_training(tiny_config())
     batch = batch_of(DATA, [1, 2])

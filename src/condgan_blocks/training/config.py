@@ -211,6 +211,11 @@ class LossConfig(_Section):
             no pretrained weights, so it is the demo's offline stand-in for the VGG loss: see
             the quality page for what it does to colour noise and small objects. When on, the
             step reports it as ``g_l1``.
+        texture_weight: Weight of [`LocalTextureLoss`][condgan_blocks.LocalTextureLoss] in the G
+            loss: how much fine detail each small window holds, on the luminance and the chroma,
+            compared with the real image (0, as in pix2pixHD, leaves it out). Offline like the
+            L1 term; it lowers colour speckle. Reported as ``g_texture``.
+        texture_window: Its cell size in pixels.
 
     Examples:
         >>> losses = LossConfig(vgg_weight=0)  # no VGG loss, no VGG weights to load
@@ -231,6 +236,8 @@ class LossConfig(_Section):
     vgg_normalize: str = "imagenet"
     vgg_batched: bool = False
     l1_weight: float = 0.0
+    texture_weight: float = 0.0
+    texture_window: int = 4
 
     def __post_init__(self) -> None:
         check_choice(self._name("gan_mode"), self.gan_mode, GAN_MODES)
@@ -242,6 +249,10 @@ class LossConfig(_Section):
         check_choice(self._name("vgg_normalize"), self.vgg_normalize, VGG_NORMALIZATIONS)
         check_bool(self._name("vgg_batched"), self.vgg_batched)
         self.l1_weight = check_number(self._name("l1_weight"), self.l1_weight, minimum=0.0)
+        self.texture_weight = check_number(
+            self._name("texture_weight"), self.texture_weight, minimum=0.0
+        )
+        check_positive_int(self._name("texture_window"), self.texture_window)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..layers.initialization import init_weights
 from ..losses.adversarial import GANLoss
 from ..losses.feature_matching import FeatureMatchingLoss
 from ..losses.perceptual import VGGPerceptualLoss
+from ..losses.texture import LocalTextureLoss
 from .checkpoint import CheckpointError, load_checkpoint, load_module_state
 from .config import TrainingConfig, architecture_differences
 from .distributed import DistributedContext
@@ -58,6 +59,8 @@ class TrainingModels:
         compiled: Compiled forwards by module name.
         l1_weight: Weight of the L1 distance between generated and real images in the G loss
             (0 leaves it out).
+        texture_loss: The [`LocalTextureLoss`][condgan_blocks.LocalTextureLoss] (weighted), or
+            None when its weight is 0.
 
     Examples:
         >>> from condgan_blocks.training import (DiscriminatorConfig, GeneratorConfig,
@@ -86,6 +89,7 @@ class TrainingModels:
     optimizer_d: torch.optim.Optimizer
     compiled: dict[str, Callable[..., Any]] = field(default_factory=dict)
     l1_weight: float = 0.0
+    texture_loss: LocalTextureLoss | None = None
 
     def networks(self) -> dict[str, nn.Module]:
         """The trained networks by name: generator, discriminator and (if used) encoder."""
@@ -349,6 +353,11 @@ def build_models(
         optimizer_g,
         optimizer_d,
         l1_weight=losses.l1_weight,
+        texture_loss=(
+            LocalTextureLoss(losses.texture_weight, window=losses.texture_window)
+            if losses.texture_weight > 0
+            else None
+        ),
     )
     if config.compile:
         models.compiled = {

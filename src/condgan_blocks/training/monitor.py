@@ -17,8 +17,8 @@ from .._files.atomic import atomic_path
 from ..visualization import image_grid, image_picture, label_picture, save_png
 
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
-# The losses shown on the progress bar and in the progress lines.
-SHOWN_LOSSES = ("g_gan", "g_feat", "d_fake", "d_real")
+# The losses shown on the progress bar and in the progress lines (the optional ones when on).
+SHOWN_LOSSES = ("g_gan", "g_feat", "g_l1", "g_texture", "d_fake", "d_real")
 METRICS_FILE = "metrics.jsonl"
 GRIDS_FOLDER = "grids"
 

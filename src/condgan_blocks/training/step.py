@@ -120,13 +120,16 @@ def _generator_losses(
     losses = {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg}
     if models.l1_weight > 0:
         losses["g_l1"] = models.l1_weight * (fake.to(real.dtype) - real).abs().mean()
+    if models.texture_loss is not None:
+        losses["g_texture"] = models.texture_loss(fake.to(real.dtype), real)
     return losses
 
 
 def _totals(losses: dict[str, Tensor]) -> dict[str, Tensor]:
     losses["g_total"] = losses["g_gan"] + losses["g_feat"] + losses["g_vgg"]
-    if "g_l1" in losses:
-        losses["g_total"] = losses["g_total"] + losses["g_l1"]
+    for optional in ("g_l1", "g_texture"):
+        if optional in losses:
+            losses["g_total"] = losses["g_total"] + losses[optional]
     losses["d_total"] = (losses["d_fake"] + losses["d_real"]) * 0.5
     return losses
 
@@ -168,7 +171,7 @@ def fused_step(
 
     Returns:
         The losses as floats: ``g_gan``, ``g_feat``, ``g_vgg``, ``d_fake``, ``d_real``,
-        ``g_total`` and ``d_total``.
+        ``g_total`` and ``d_total``, and ``g_l1`` and ``g_texture`` when their weights are on.
 
     Shape:
         - inputs.condition: (N, K(+1), H, W).
