@@ -33,6 +33,7 @@ from condgan_blocks import FeatureBank
 from condgan_blocks.data import SyntheticScenes, collate
 from condgan_blocks.evaluation import (
     ConfusionMatrix,
+    HighFrequencyMeter,
     SegmentationNet,
     load_segmenter,
     save_segmenter,
@@ -42,19 +43,6 @@ from condgan_blocks.evaluation import (
 from condgan_blocks.training import TrainingConfig, build_training
 
 RESULTS = Path("benchmarks/results/quality")
-
-
-def hf(images):
-    """(chroma, luminance) mean |x - box3(x)| on [0, 1]."""
-    x = (images.float().clamp(-1, 1) + 1) / 2
-    lum = x.mean(1, keepdim=True)
-    chroma = x - lum
-
-    def energy(t):
-        blurred = F.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-        return (t - blurred).abs().mean().item()
-
-    return energy(chroma), energy(lum)
 
 
 def use_detail_free_l1(pool):
@@ -84,38 +72,21 @@ def use_noise_injection(gain_scale=1.0):
 
     from condgan_blocks import GlobalGenerator
 
-    init, features = GlobalGenerator.__init__, GlobalGenerator.features
+    init = GlobalGenerator.__init__
 
     def patched_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
         widths = [self.base_channels * 2**i for i in range(self.num_downsamples)]
         self.noise_gains = nn.ParameterList(nn.Parameter(torch.zeros(w)) for w in reversed(widths))
+        for up, gain in zip(self.upsamples, self.noise_gains, strict=True):
 
-    def patched_features(self, x):
-        self.upsamples_plain = getattr(self, "upsamples_plain", self.upsamples)
-        gains = self.noise_gains
+            def add_noise(module, inputs, out, gain=gain):
+                noise = torch.randn_like(out[:, :1])
+                return out + (gain_scale * gain).view(1, -1, 1, 1).to(out.dtype) * noise
 
-        class Noisy(nn.Module):
-            def __init__(self, up, gain):
-                super().__init__()
-                self.up, self.gain = up, gain
-
-            def forward(self, h):
-                h = self.up(h)
-                noise = torch.randn_like(h[:, :1])
-                return h + (gain_scale * self.gain).view(1, -1, 1, 1).to(h.dtype) * noise
-
-        ups = [Noisy(up, g) for up, g in zip(self.upsamples_plain, gains, strict=True)]
-        object.__setattr__(self, "_noisy", ups)
-        saved = self._modules["upsamples"]
-        self._modules["upsamples"] = nn.ModuleList(ups)
-        try:
-            return features(self, x)
-        finally:
-            self._modules["upsamples"] = saved
+            up.register_forward_hook(add_noise)
 
     GlobalGenerator.__init__ = patched_init
-    GlobalGenerator.features = patched_features
 
 
 def batches(ds, n, bs):
@@ -204,7 +175,7 @@ def main():
         save_segmenter(seg, seg_path)
     seg.eval()
     mats = {k: ConfusionMatrix(7) for k in ("generated", "real")}
-    hfs = {"generated": [], "real": []}
+    hfs = {k: HighFrequencyMeter() for k in mats}
     fakes = []
     from condgan_blocks import Synthesizer
 
@@ -215,7 +186,7 @@ def main():
             fakes.append(fake)
             for k, img in (("generated", fake), ("real", b["image"])):
                 mats[k].update(segment(seg, img), b["label"])
-                hfs[k].append(hf(img))
+                hfs[k].update(img.float())
     res = {k: mats[k].compute() for k in mats}
     from condgan_blocks.evaluation import per_class_iou
 
@@ -246,8 +217,8 @@ def main():
         "class_ratio": [round(c, 3) for c in cls_ratio],
     }
     for k in ("generated", "real"):
-        c = sum(h[0] for h in hfs[k]) / len(hfs[k])
-        lu = sum(h[1] for h in hfs[k]) / len(hfs[k])
+        energy = hfs[k].compute()
+        c, lu = energy["chroma_hf"], energy["luminance_hf"]
         out[f"chroma_{k}"] = c
         out[f"lum_{k}"] = lu
     out["chroma_x"] = out["chroma_generated"] / out["chroma_real"]

@@ -11,16 +11,15 @@ the same scenes says how noisy the generated ones are (1.0: as noisy as real).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_image_batch
+from ..layers._detail import box_detail
 
 
 def _box_residual(x: Tensor) -> Tensor:
     """Per-image mean |x - box3x3(x)| of (N, C, H, W), borders replicated: shape (N,)."""
-    blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    return (x - blurred).abs().flatten(1).mean(1)
+    return box_detail(x).flatten(1).mean(1)
 
 
 def high_frequency_energy(images: Tensor) -> dict[str, Tensor]:

@@ -7,12 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_count, check_number, check_positive_int, check_same_shape
-
-
-def _detail(x: Tensor) -> Tensor:
-    """|x - 3x3 box blur of x| per channel (replicate padding at the borders)."""
-    blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    return (x - blurred).abs()
+from ..layers._detail import box_detail
 
 
 def _check_images(images: object, name: str) -> None:
@@ -71,7 +66,7 @@ def local_detail_energy(images: Tensor, *, window: int = 4, num_scales: int = 2)
         cell = max(window // 2**scale, 1)
         luminance = x.mean(1, keepdim=True)
         parts = [luminance] if x.shape[1] == 1 else [luminance, x - luminance]
-        maps += [F.avg_pool2d(_detail(part), cell) for part in parts]
+        maps += [F.avg_pool2d(box_detail(part), cell) for part in parts]
     return maps
 
 
