@@ -98,6 +98,7 @@ def test_the_folder_preset_asked_by_name_keeps_its_offline_terms(capsys):
     config = _config(capsys, "--preset", "folder", "--device", "cpu")
     assert config["training"]["losses"]["l1_weight"] == 30.0
     assert config["training"]["losses"]["texture_weight"] == 10.0
+    assert config["training"]["generator"]["condition_skips"] is True
 
 
 def test_options_left_out_keep_the_preset_values(capsys):
@@ -115,8 +116,10 @@ def test_without_a_preset_train_behaves_as_the_original_train_py(capsys):
     assert (config["data"]["width"], config["data"]["crop"]) == (1024, None)  # scale_width 1024
     assert config["training"]["num_classes"] == config["data"]["label_nc"] == 35
     assert (config["training"]["epochs"], config["training"]["decay_epochs"]) == (100, 100)
-    # the original's losses: the folder preset's L1 and texture terms are off, the rest as preset
+    # the original's losses and generator: the folder preset's L1 and texture terms and its
+    # skips of the condition are off, the rest as preset
     assert config["training"]["losses"] == {"l1_weight": 0.0, "texture_weight": 0.0}
+    assert config["training"]["generator"] == {"condition_skips": False}
     argv = translate_command_line(["train", "--name", "label2city_512p"])
     assert argv[argv.index("--output") + 1] == "checkpoints/label2city_512p"
 

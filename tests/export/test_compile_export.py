@@ -7,10 +7,10 @@ import torch
 
 from condgan_blocks import (
     GlobalGenerator,
-    LocalEnhancer,
     MultiscaleDiscriminator,
     NLayerDiscriminator,
 )
+from tests._generator_helpers import tiny_local_enhancer
 
 ATOL, RTOL = 1e-5, 1e-4
 
@@ -20,14 +20,7 @@ def _global():
 
 
 def _local():
-    return LocalEnhancer(
-        3,
-        base_channels=2,
-        num_enhancers=2,
-        num_blocks_local=1,
-        num_downsamples_global=1,
-        num_blocks_global=1,
-    )
+    return tiny_local_enhancer()
 
 
 def _nlayer():

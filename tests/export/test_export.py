@@ -44,7 +44,12 @@ def _local() -> LocalEnhancer:
     )
 
 
-GENERATORS = {"global": _global, "local": _local}
+def _global_skips() -> GlobalGenerator:
+    net = GlobalGenerator(3, base_channels=4, num_downsamples=2, num_blocks=1, condition_skips=True)
+    return net
+
+
+GENERATORS = {"global": _global, "local": _local, "global_skips": _global_skips}
 
 
 def _eager(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

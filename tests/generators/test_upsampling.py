@@ -15,6 +15,7 @@ from condgan_blocks.generators.local_enhancer import local_enhancer_size
 from condgan_blocks.instance.encoder import instance_encoder_size
 from condgan_blocks.layers._groups import ResizeConv2d, upsampling
 from condgan_blocks.training import GeneratorConfig, TrainingConfig, build_training
+from tests._generator_helpers import tiny_local_enhancer
 from tests._training_helpers import SIZE, batch_of, one_thread, tiny_config
 
 MODES = ("transposed", "resize")
@@ -47,15 +48,7 @@ def test_global_generator_output_size_equals_input_size(mode, rows, cols):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_local_enhancer_output_shape(mode):
-    net = LocalEnhancer(
-        3,
-        base_channels=2,
-        num_enhancers=2,
-        num_blocks_local=1,
-        num_downsamples_global=1,
-        num_blocks_global=1,
-        upsample=mode,
-    )
+    net = tiny_local_enhancer(upsample=mode)
     assert net(torch.randn(1, 3, 32, 16)).shape == (1, 3, 32, 16)
     assert net.global_generator.upsample == mode
 

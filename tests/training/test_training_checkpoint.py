@@ -299,16 +299,18 @@ def test_crafted_checkpoints_raise_checkpoint_error_and_change_nothing(run, tmp_
     assert training.last_checkpoint is None
 
 
-def test_a_checkpoint_written_before_the_upsample_option_resumes(run, tmp_path):
-    """Configs stored before `generator.upsample` existed meant transposed convolutions."""
+@pytest.mark.parametrize(("field", "other"), [("upsample", "resize"), ("condition_skips", True)])
+def test_a_checkpoint_written_before_a_generator_field_resumes(run, tmp_path, field, other):
+    """Configs stored before `generator.upsample` / `generator.condition_skips` existed meant
+    transposed convolutions / no skips: they resume; the other value is another architecture."""
     folder, config, training = run
     checkpoint = load_checkpoint(folder)
-    del checkpoint["config"]["generator"]["upsample"]
+    del checkpoint["config"]["generator"][field]
     path = save_checkpoint(checkpoint, tmp_path / "old.pt")
     resumed = build_training(config)
     resumed.resume(path)
     for name, value in training.models.generator.state_dict().items():
         assert torch.equal(resumed.models.generator.state_dict()[name], value), name
-    checkpoint["config"]["generator"]["upsample"] = "resize"
-    with pytest.raises(CheckpointError, match=r"generator\.upsample"):
-        build_training(config).resume(save_checkpoint(checkpoint, tmp_path / "resize.pt"))
+    checkpoint["config"]["generator"][field] = other
+    with pytest.raises(CheckpointError, match=rf"generator\.{field}"):
+        build_training(config).resume(save_checkpoint(checkpoint, tmp_path / "other.pt"))

@@ -202,3 +202,23 @@ def test_local_stage_rejects_a_stage_one_of_another_width(stage_one, tmp_path):
     config = _local_config(folder, tmp_path, generator=GeneratorConfig(base_channels=8))
     with pytest.raises(CheckpointError, match=r"generator\.base_channels: 4 vs 8"):
         build_training(config)
+
+
+def test_local_stage_grows_a_stage_one_with_condition_skips(tmp_path):
+    skips = GeneratorConfig(**{**tiny_config().generator.to_dict(), "condition_skips": True})
+    first = tmp_path / "stage1"
+    training = build_training(
+        tiny_config(epochs=1, decay_epochs=0, output_dir=str(first), generator=skips)
+    )
+    training.fit(DATA)
+    weights = training.models.generator.state_dict()
+    grown = build_training(_local_config(first, tmp_path / "stage2", generator=skips))
+    generator = grown.models.generator
+    assert generator.condition_skips
+    assert all(s.condition_skips for s in generator.stages)
+    state = generator.global_generator.state_dict()
+    assert all(torch.equal(state[k], weights[k]) for k in state)
+    grown.train_epoch(DATA)
+    without = _local_config(first, tmp_path / "other", generator=tiny_config().generator)
+    with pytest.raises(CheckpointError, match=r"generator\.condition_skips: True vs False"):
+        build_training(without)

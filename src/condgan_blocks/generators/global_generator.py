@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import (
@@ -40,6 +42,7 @@ def global_generator_size(
     norm: str,
     *,
     include_head: bool = True,
+    condition_skips: bool = False,
 ) -> tuple[int, int]:
     """``(widest layer's channels, parameter count)`` of a ``GlobalGenerator``, unbuilt.
 
@@ -50,13 +53,14 @@ def global_generator_size(
     widest = max(in_channels, out_channels, base_channels * 2**num_downsamples)
     if widest > MAX_CHANNELS:
         return widest, 0
+    skip = in_channels if condition_skips else 0
     widths = [base_channels * 2**i for i in range(num_downsamples + 1)]
     total = stem_parameters(in_channels, base_channels, norm)
     total += sum(downsampling_parameters(w, norm) for w in widths[:-1])
     total += num_blocks * resnet_block_parameters(widths[-1], norm)
-    total += sum(upsampling_parameters(w, norm) for w in widths[1:])
+    total += sum(upsampling_parameters(w + skip, norm, w // 2) for w in widths[1:])
     if include_head:
-        total += image_head_parameters(base_channels, out_channels)
+        total += image_head_parameters(base_channels + skip, out_channels)
     return widest, total
 
 
@@ -85,6 +89,12 @@ class GlobalGenerator(nn.Module):
             "transposed", (out, in, 3, 3) for "resize".
         include_head: Build the final 7x7 convolution and tanh. Without it, ``forward`` returns
             the last feature map, as the local enhancer needs.
+        condition_skips: Concatenate the input, average-pooled to each resolution, to the
+            input of every upsampling and of the head (skips of the condition, not of
+            features). The decoder then sees the labels' fine layout, which the bottleneck
+            loses: thin objects and class edges come out where the labels put them. Adds
+            ``in_channels`` input channels to each upsampling and to the head; False (the
+            original's layout, whose checkpoints load) by default.
         checkpoint_activations: Recompute the residual blocks' activations in backward instead of
             storing them (same results, lower peak memory, about one more forward of the blocks).
 
@@ -103,6 +113,10 @@ class GlobalGenerator(nn.Module):
         >>> net = GlobalGenerator(4, base_channels=8, num_downsamples=2, num_blocks=1)
         >>> net(torch.randn(1, 4, 32, 48)).shape
         torch.Size([1, 3, 32, 48])
+        >>> skips = GlobalGenerator(4, base_channels=8, num_downsamples=2, num_blocks=1,
+        ...                         condition_skips=True)
+        >>> skips(torch.randn(1, 4, 32, 48)).shape, skips.head.conv.in_channels
+        (torch.Size([1, 3, 32, 48]), 12)
     """
 
     def __init__(
@@ -117,6 +131,7 @@ class GlobalGenerator(nn.Module):
         padding: str = "reflect",
         upsample: str = "transposed",
         include_head: bool = True,
+        condition_skips: bool = False,
         checkpoint_activations: bool = False,
     ) -> None:
         super().__init__()
@@ -129,6 +144,7 @@ class GlobalGenerator(nn.Module):
         self.padding = check_choice("padding", padding, PADDINGS)
         self.upsample = check_choice("upsample", upsample, UPSAMPLES)
         check_bool("include_head", include_head)
+        self.condition_skips = check_bool("condition_skips", condition_skips)
         self.checkpoint_activations = check_bool("checkpoint_activations", checkpoint_activations)
         check_architecture_size(
             "GlobalGenerator",
@@ -140,11 +156,13 @@ class GlobalGenerator(nn.Module):
                 num_blocks,
                 norm,
                 include_head=include_head,
+                condition_skips=condition_skips,
             ),
             hint="in_channels, out_channels, base_channels, num_downsamples or num_blocks (the "
             "widest inner layer has base_channels * 2**num_downsamples channels)",
         )
 
+        skip = in_channels if condition_skips else 0
         widths = [base_channels * 2**i for i in range(num_downsamples + 1)]
         self.stem = stem(in_channels, base_channels, norm)
         self.downsamples = nn.ModuleList(downsampling(w, norm) for w in widths[:-1])
@@ -152,9 +170,10 @@ class GlobalGenerator(nn.Module):
             ResnetBlock(widths[-1], norm=norm, padding=padding) for _ in range(num_blocks)
         )
         self.upsamples = nn.ModuleList(
-            upsampling(w, norm, mode=upsample, padding=padding) for w in reversed(widths[1:])
+            upsampling(w + skip, norm, w // 2, mode=upsample, padding=padding)
+            for w in reversed(widths[1:])
         )
-        self.head = image_head(base_channels, out_channels) if include_head else None
+        self.head = image_head(base_channels + skip, out_channels) if include_head else None
 
     @property
     def size_multiple(self) -> int:
@@ -176,11 +195,14 @@ class GlobalGenerator(nn.Module):
             x, self.size_multiple, why=f"the generator downsamples {self.num_downsamples} times"
         )
         self._check_min_size(x)
+        condition = x
         x = self.stem(x)
         for down in self.downsamples:
             x = down(x)
         x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
-        for up in self.upsamples:
+        for level, up in zip(range(len(self.upsamples), 0, -1), self.upsamples, strict=True):
+            if self.condition_skips:
+                x = _with_condition(x, F.avg_pool2d(condition, 2**level))
             x = up(x)
         return x
 
@@ -207,4 +229,12 @@ class GlobalGenerator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.features(x)
-        return y if self.head is None else self.head(y)
+        if self.head is None:
+            return y
+        return self.head(_with_condition(y, x) if self.condition_skips else y)
+
+
+def _with_condition(features: Tensor, condition: Tensor) -> Tensor:
+    """``features`` (N, C, H, W) and ``condition`` (N, K, H, W) as one (N, C + K, H, W) tensor in
+    the features' dtype (under autocast the features are low precision, the condition is not)."""
+    return torch.cat([features, condition.to(features.dtype)], 1)

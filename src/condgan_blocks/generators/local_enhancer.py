@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import (
@@ -32,19 +33,25 @@ from ..layers._groups import (
 )
 from ..layers.pyramid import image_pyramid
 from ..layers.resnet_block import ResnetBlock
-from .global_generator import GlobalGenerator, global_generator_size
+from .global_generator import GlobalGenerator, _with_condition, global_generator_size
 
 _STAGES = ("all", "finest")
 
 
 def _stage_parameters(
-    in_channels: int, width: int, num_blocks: int, norm: str, out_channels: int | None
+    in_channels: int,
+    width: int,
+    num_blocks: int,
+    norm: str,
+    out_channels: int | None,
+    condition_skips: bool = False,
 ) -> int:
+    skip = in_channels if condition_skips else 0
     total = stem_parameters(in_channels, width, norm) + downsampling_parameters(width, norm)
     total += num_blocks * resnet_block_parameters(2 * width, norm)
-    total += upsampling_parameters(2 * width, norm)
+    total += upsampling_parameters(2 * width + skip, norm, width)
     if out_channels is not None:
-        total += image_head_parameters(width, out_channels)
+        total += image_head_parameters(width + skip, out_channels)
     return total
 
 
@@ -58,6 +65,7 @@ def local_enhancer_size(
     num_blocks_global: int,
     global_base_channels: int,
     norm: str,
+    condition_skips: bool = False,
 ) -> tuple[int, int]:
     """``(widest layer's channels, parameter count)`` of a ``LocalEnhancer``, unbuilt.
 
@@ -72,6 +80,7 @@ def local_enhancer_size(
         num_blocks_global,
         norm,
         include_head=False,
+        condition_skips=condition_skips,
     )
     widest = max(widest, 2 * coarsest_width)
     if widest > MAX_CHANNELS:
@@ -81,7 +90,9 @@ def local_enhancer_size(
     for k in range(1, num_enhancers + 1):
         width = base_channels * 2 ** (num_enhancers - k)
         head = out_channels if k == num_enhancers else None
-        total += _stage_parameters(in_channels, width, num_blocks_local, norm, head)
+        total += _stage_parameters(
+            in_channels, width, num_blocks_local, norm, head, condition_skips
+        )
     return widest, total
 
 
@@ -98,6 +109,9 @@ class EnhancerStage(nn.Module):
             (nearest-neighbour 2x upsampling then a 3x3 convolution); see
             [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
         out_channels: If given, this is the finest stage and ends in a 7x7 head and tanh.
+        condition_skips: Concatenate this stage's input, average-pooled by 2, to the
+            upsampling's input, and the input itself to the head's; see
+            [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
 
     Raises:
         TypeError: If a size is not an int.
@@ -125,6 +139,7 @@ class EnhancerStage(nn.Module):
         padding: str = "reflect",
         upsample: str = "transposed",
         out_channels: int | None = None,
+        condition_skips: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -135,18 +150,20 @@ class EnhancerStage(nn.Module):
         check_choice("upsample", upsample, UPSAMPLES)
         if out_channels is not None:
             check_positive_int("out_channels", out_channels)
+        self.condition_skips = check_bool("condition_skips", condition_skips)
         check_architecture_size(
             "EnhancerStage",
             max(in_channels, 2 * width, out_channels or 0),
-            _stage_parameters(in_channels, width, num_blocks, norm, out_channels),
+            _stage_parameters(in_channels, width, num_blocks, norm, out_channels, condition_skips),
             hint="in_channels, width, out_channels or num_blocks",
         )
         self.front = nn.Sequential(stem(in_channels, width, norm), downsampling(width, norm))
         self.blocks = nn.ModuleList(
             ResnetBlock(2 * width, norm=norm, padding=padding) for _ in range(num_blocks)
         )
-        self.up = upsampling(2 * width, norm, mode=upsample, padding=padding)
-        self.head = None if out_channels is None else image_head(width, out_channels)
+        skip = in_channels if condition_skips else 0
+        self.up = upsampling(2 * width + skip, norm, width, mode=upsample, padding=padding)
+        self.head = None if out_channels is None else image_head(width + skip, out_channels)
         self.checkpoint_activations = False
 
     def forward(self, image: Tensor, coarser: Tensor) -> Tensor:
@@ -155,8 +172,13 @@ class EnhancerStage(nn.Module):
         check_input_dtype(image, self.front[0].conv.bias, name="image")
         check_input_dtype(coarser, self.front[0].conv.bias, name="coarser")
         x = self.front(image) + coarser
-        x = self.up(run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations))
-        return x if self.head is None else self.head(x)
+        x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
+        if self.condition_skips:
+            x = _with_condition(x, F.avg_pool2d(image, 2))
+        x = self.up(x)
+        if self.head is None:
+            return x
+        return self.head(_with_condition(x, image) if self.condition_skips else x)
 
 
 class LocalEnhancer(nn.Module):
@@ -187,6 +209,9 @@ class LocalEnhancer(nn.Module):
             free of checkerboard artefacts); see
             [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
         global_upsample: How the global generator upsamples; ``None`` means as ``upsample``.
+        condition_skips: Give the global generator and every enhancer skips of the condition
+            (see [`GlobalGenerator`][condgan_blocks.GlobalGenerator]); False, the original's
+            layout, by default.
         checkpoint_activations: Recompute residual-block activations in backward.
 
     Raises:
@@ -224,6 +249,7 @@ class LocalEnhancer(nn.Module):
         global_padding: str = "reflect",
         upsample: str = "transposed",
         global_upsample: str | None = None,
+        condition_skips: bool = False,
         checkpoint_activations: bool = False,
     ) -> None:
         super().__init__()
@@ -241,6 +267,7 @@ class LocalEnhancer(nn.Module):
         if global_upsample is None:
             global_upsample = upsample
         check_choice("global_upsample", global_upsample, UPSAMPLES)
+        self.condition_skips = check_bool("condition_skips", condition_skips)
         check_bool("checkpoint_activations", checkpoint_activations)
         coarsest_width = base_channels * 2 ** (num_enhancers - 1)
         if global_base_channels is None:
@@ -258,6 +285,7 @@ class LocalEnhancer(nn.Module):
                 num_blocks_global,
                 global_base_channels,
                 norm,
+                condition_skips,
             ),
             hint="in_channels, out_channels, base_channels, num_enhancers (the coarsest enhancer "
             "has base_channels * 2**num_enhancers channels), global_base_channels, "
@@ -275,6 +303,7 @@ class LocalEnhancer(nn.Module):
             padding=global_padding,
             upsample=global_upsample,
             include_head=False,
+            condition_skips=condition_skips,
         )
         self.bridge = (
             nn.Identity()
@@ -291,6 +320,7 @@ class LocalEnhancer(nn.Module):
                 padding=padding,
                 upsample=upsample,
                 out_channels=out_channels if k == num_enhancers - 1 else None,
+                condition_skips=condition_skips,
             )
             for k, width in enumerate(widths)
         )
@@ -362,6 +392,9 @@ class LocalEnhancer(nn.Module):
     ) -> LocalEnhancer:
         """Grow a trained global generator into an enhancer model, keeping its weights.
 
+        The enhancers get skips of the condition when ``generator`` has them
+        (``generator.condition_skips``).
+
         Args:
             generator: A trained [`GlobalGenerator`][condgan_blocks.GlobalGenerator]; its head
                 is dropped. Its ``upsample`` mode is kept for the global part.
@@ -399,6 +432,7 @@ class LocalEnhancer(nn.Module):
             global_padding=generator.padding,
             upsample=generator.upsample if upsample is None else upsample,
             global_upsample=generator.upsample,
+            condition_skips=generator.condition_skips,
         )
         # Move first, then copy: loading into a float32 model would round float64 weights.
         reference = next(generator.parameters())

@@ -74,6 +74,10 @@ class GeneratorConfig(_Section):
             convolutions, so its checkpoints load) or "resize" (nearest-neighbour 2x upsampling
             then a 3x3 convolution, free of checkerboard artefacts); see
             [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
+        condition_skips: Feed the condition, average-pooled, to every upsampling and to the
+            head of G1 and the enhancers (see
+            [`GlobalGenerator`][condgan_blocks.GlobalGenerator]); False, the original's layout,
+            by default. The demo and folder presets turn it on.
         num_enhancers: Local enhancers added in stage "local" (``n_local_enhancers``).
         local_base_channels: Width of the finest enhancer; None gives
             ``base_channels // 2 ** num_enhancers``, the original's layout.
@@ -100,6 +104,7 @@ class GeneratorConfig(_Section):
     norm: str = "instance"
     padding: str = "reflect"
     upsample: str = "transposed"
+    condition_skips: bool = False
     num_enhancers: int = 1
     local_base_channels: int | None = None
     num_blocks_local: int = 3
@@ -112,6 +117,7 @@ class GeneratorConfig(_Section):
         check_choice(self._name("norm"), self.norm, NORMS)
         check_choice(self._name("padding"), self.padding, PADDINGS)
         check_choice(self._name("upsample"), self.upsample, UPSAMPLES)
+        check_bool(self._name("condition_skips"), self.condition_skips)
         check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
         if self.local_base_channels is not None:
             check_positive_int(
@@ -650,8 +656,10 @@ def architecture_of(values: dict[str, Any]) -> dict[str, Any]:
     generator = architecture["generator"]
     if isinstance(generator, dict):
         generator = {k: v for k, v in generator.items() if k != "checkpoint_activations"}
-        # Checkpoints written before `upsample` existed used transposed convolutions.
+        # Checkpoints written before `upsample` and `condition_skips` existed used transposed
+        # convolutions and no skips.
         generator.setdefault("upsample", "transposed")
+        generator.setdefault("condition_skips", False)
         if architecture["stage"] == "global":
             generator = {k: v for k, v in generator.items() if k not in _ENHANCER_KEYS}
         architecture["generator"] = generator

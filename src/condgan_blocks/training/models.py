@@ -27,10 +27,18 @@ from .distributed import DistributedContext
 logger = logging.getLogger(__name__)
 
 # Fields of the stage-1 checkpoint's config that the grown generator inherits.
-_GLOBAL_FIELDS = ("base_channels", "num_downsamples", "num_blocks", "norm", "padding", "upsample")
+_GLOBAL_FIELDS = (
+    "base_channels",
+    "num_downsamples",
+    "num_blocks",
+    "norm",
+    "padding",
+    "upsample",
+    "condition_skips",
+)
 # Defaults of generator fields added after the first release: a checkpoint written before them
 # was trained with these values.
-_GLOBAL_DEFAULTS = {"upsample": "transposed"}
+_GLOBAL_DEFAULTS = {"upsample": "transposed", "condition_skips": False}
 
 
 @dataclass
@@ -167,6 +175,7 @@ def _global_generator(config: TrainingConfig) -> GlobalGenerator:
         norm=g.norm,
         padding=g.padding,
         upsample=g.upsample,
+        condition_skips=g.condition_skips,
         checkpoint_activations=g.checkpoint_activations,
     )
 

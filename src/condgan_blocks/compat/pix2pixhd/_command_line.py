@@ -383,9 +383,11 @@ def _train(options: dict[str, Any], rest: list[str], ignored: list[str]) -> list
     resume = options.get("continue_train", False) or "--resume" in given
     out: list[str] = []
     as_original = not resume and not {"--preset", "--smoke"} & given
-    if as_original:  # the folder preset with the original's losses (the preset adds L1, texture)
+    if as_original:  # the folder preset with the original's losses and generator (the preset
+        # adds L1, texture and skips of the condition)
         out += ["--preset", "folder", *_set("training.losses.l1_weight", 0.0)]
         out += _set("training.losses.texture_weight", 0.0)
+        out += _set("training.generator.condition_skips", False)
         options = {**TRAIN_DEFAULTS, **options}
     named = "name" in options or "checkpoints_dir" in options
     if named or (as_original and "--output" not in given):
