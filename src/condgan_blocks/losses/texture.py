@@ -53,6 +53,11 @@ def local_detail_energy(images: Tensor, *, window: int = 4, num_scales: int = 2)
     window = check_positive_int("window", window)
     num_scales = check_count("num_scales", num_scales, minimum=1)
     _check_images(images, "images")
+    _check_size(images, window, num_scales)
+    return _energy_maps(images, window, num_scales)
+
+
+def _check_size(images: Tensor, window: int, num_scales: int) -> None:
     factor = 2 ** (num_scales - 1)
     needed = factor * max(window // factor, 1)
     if min(images.shape[-2:]) < needed:
@@ -60,6 +65,10 @@ def local_detail_energy(images: Tensor, *, window: int = 4, num_scales: int = 2)
             f"images of {tuple(images.shape[-2:])} pixels are smaller than the coarsest cell "
             f"({needed} pixels for window={window}, num_scales={num_scales})"
         )
+
+
+def _energy_maps(images: Tensor, window: int, num_scales: int) -> list[Tensor]:
+    """`local_detail_energy` on arguments already checked."""
     maps = []
     for scale in range(num_scales):
         x = images if scale == 0 else F.avg_pool2d(images, 2**scale)
@@ -117,10 +126,10 @@ class LocalTextureLoss(nn.Module):
         _check_images(fake, "fake")
         _check_images(real, "real")
         check_same_shape(fake, real, "the texture loss")
-        options = {"window": self.window, "num_scales": self.num_scales}
+        _check_size(fake, self.window, self.num_scales)
         with torch.no_grad():
-            targets = local_detail_energy(real, **options)
-        fakes = local_detail_energy(fake, **options)
+            targets = _energy_maps(real, self.window, self.num_scales)
+        fakes = _energy_maps(fake, self.window, self.num_scales)
         total = sum((f - t).abs().mean() for f, t in zip(fakes, targets, strict=True))
         return self.weight * total
 

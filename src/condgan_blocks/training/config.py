@@ -309,6 +309,9 @@ class OptimizerConfig(_Section):
 
 
 _ENHANCER_KEYS = ("num_enhancers", "local_base_channels", "num_blocks_local")
+# Generator fields added after the first release, with the value that reproduces the networks of
+# a checkpoint written before them.
+GENERATOR_FIELDS_ADDED = {"upsample": "transposed", "condition_skips": False}
 # Fields that fix the shapes of the networks: a checkpoint must agree on all of them.
 ARCHITECTURE_KEYS = (
     "num_classes",
@@ -656,10 +659,7 @@ def architecture_of(values: dict[str, Any]) -> dict[str, Any]:
     generator = architecture["generator"]
     if isinstance(generator, dict):
         generator = {k: v for k, v in generator.items() if k != "checkpoint_activations"}
-        # Checkpoints written before `upsample` and `condition_skips` existed used transposed
-        # convolutions and no skips.
-        generator.setdefault("upsample", "transposed")
-        generator.setdefault("condition_skips", False)
+        generator = {**GENERATOR_FIELDS_ADDED, **generator}
         if architecture["stage"] == "global":
             generator = {k: v for k, v in generator.items() if k not in _ENHANCER_KEYS}
         architecture["generator"] = generator

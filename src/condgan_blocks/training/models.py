@@ -21,7 +21,7 @@ from ..losses.feature_matching import FeatureMatchingLoss
 from ..losses.perceptual import VGGPerceptualLoss
 from ..losses.texture import LocalTextureLoss
 from .checkpoint import CheckpointError, load_checkpoint, load_module_state
-from .config import TrainingConfig, architecture_differences
+from .config import GENERATOR_FIELDS_ADDED, TrainingConfig, architecture_differences
 from .distributed import DistributedContext
 
 logger = logging.getLogger(__name__)
@@ -36,9 +36,6 @@ _GLOBAL_FIELDS = (
     "upsample",
     "condition_skips",
 )
-# Defaults of generator fields added after the first release: a checkpoint written before them
-# was trained with these values.
-_GLOBAL_DEFAULTS = {"upsample": "transposed", "condition_skips": False}
 
 
 @dataclass
@@ -191,7 +188,7 @@ def _check_stage_one(config: TrainingConfig, checkpoint: dict[str, Any], path: o
     keys = ("num_classes", "image_channels", "input_channels", "use_instances", "encoder")
     first = {k: saved.get(k) for k in keys}
     second = {k: ours[k] for k in keys}
-    saved_generator = {**_GLOBAL_DEFAULTS, **saved.get("generator", {})}
+    saved_generator = {**GENERATOR_FIELDS_ADDED, **saved.get("generator", {})}
     first["generator"] = {k: saved_generator.get(k) for k in _GLOBAL_FIELDS}
     second["generator"] = {k: ours["generator"][k] for k in _GLOBAL_FIELDS}
     differences = architecture_differences(first, second)

@@ -114,14 +114,15 @@ def _generator_losses(
         if models.feature_matching_loss is None
         else models.feature_matching_loss(pred_fake, pred_real)
     )
-    # Under autocast G returns low-precision images; VGG compares them in the images' dtype
-    # (its convolutions still run in the autocast dtype).
-    g_vgg = zero if models.vgg_loss is None else models.vgg_loss(fake.to(real.dtype), real)
+    # Under autocast G returns low-precision images; the image losses compare them in the real
+    # images' dtype (VGG's convolutions still run in the autocast dtype).
+    fake = fake.to(real.dtype)
+    g_vgg = zero if models.vgg_loss is None else models.vgg_loss(fake, real)
     losses = {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg}
     if models.l1_weight > 0:
-        losses["g_l1"] = models.l1_weight * (fake.to(real.dtype) - real).abs().mean()
+        losses["g_l1"] = models.l1_weight * (fake - real).abs().mean()
     if models.texture_loss is not None:
-        losses["g_texture"] = models.texture_loss(fake.to(real.dtype), real)
+        losses["g_texture"] = models.texture_loss(fake, real)
     return losses
 
 
