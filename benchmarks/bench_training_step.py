@@ -14,6 +14,7 @@ blocks, D base 32 with 2 scales, VGG loss on (random VGG weights: the cost is th
 
     python benchmarks/bench_training_step.py                 # the figures (a few minutes on CPU)
     python benchmarks/bench_training_step.py --quick         # a quick smoke run (64x128)
+    python benchmarks/bench_training_step.py --skip-bf16 --tag avx2  # a CPU that emulates bf16
 
 The device is CUDA when a GPU is visible (``--device auto``), else the CPU; on CUDA the memory
 table adds the CUDA peak. Writes ``training_step.json``/``.md`` (see ``_report.py``).
@@ -93,17 +94,22 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _timed(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(v for v in TIMED if not (args.skip_bf16 and VARIANTS[v][1] == "bf16"))
+
+
 def _time(args: argparse.Namespace) -> dict:
     """All timed variants in one process, interleaved step by step, so that a change in the
     machine's load during the run affects them alike."""
+    timed = _timed(args)
     trainings = {
         variant: _training(args, VARIANTS[variant][1], False, VARIANTS[variant][3])
-        for variant in TIMED
+        for variant in timed
     }
     batch = _batch(args)
-    seconds: dict[str, list[float]] = {variant: [] for variant in TIMED}
+    seconds: dict[str, list[float]] = {variant: [] for variant in timed}
     for round_ in range(args.warmup + args.steps):
-        order = TIMED[round_ % len(TIMED) :] + TIMED[: round_ % len(TIMED)]
+        order = timed[round_ % len(timed) :] + timed[: round_ % len(timed)]
         for variant in order:
             naive = VARIANTS[variant][0]
             _sync(args.device)
@@ -161,6 +167,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--device", default="auto", help="auto (CUDA if visible), cpu, cuda")
     parser.add_argument("--quick", action="store_true", help="64x128, 2 steps (smoke run)")
+    parser.add_argument("--tag", default="", help="report name suffix, e.g. avx2")
+    parser.add_argument(
+        "--skip-bf16",
+        action="store_true",
+        help="leave the bf16 row out (where bf16 is emulated it takes minutes per step)",
+    )
     add_out_argument(parser)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -186,11 +198,16 @@ def main() -> None:
         f"{os.getloadavg()[0]:.2f}; median of {args.steps} steps after {args.warmup} warm-up, "
         "interleaved"
     )
+    from condgan_blocks.training import resolve_precision
+
     machine = describe_machine(args.device)
+    machine["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    auto = resolve_precision("auto", args.device)
     print(machine_line(machine))
+    print(f"precision 'auto' resolves to {auto} here (CPU capability {machine['cpu_capability']})")
     print(f"{'variant':>12} {'s/step':>8}  steps (s)")
     timings = _child("time")
-    for variant in TIMED:
+    for variant in _timed(args):
         steps = ", ".join(f"{s:.2f}" for s in timings[variant]["all_s"])
         print(f"{variant:>12} {timings[variant]['median_s']:8.3f}  {steps}")
     ratio = timings["default"]["median_s"] / timings["original"]["median_s"]
@@ -226,7 +243,7 @@ def main() -> None:
         rows.append(row)
     write_report(
         args.out,
-        "training_step" + ("_quick" if args.quick else ""),
+        "training_step" + (f"_{args.tag}" if args.tag else "") + ("_quick" if args.quick else ""),
         title=f"One pix2pixHD training step (G, D and VGG losses) at {args.size}",
         machine=machine,
         columns=[
@@ -250,6 +267,9 @@ def main() -> None:
             "the default step under bf16 autocast.",
             "Memory: each variant in a fresh process; default+ckpt is default with "
             "checkpoint_activations on G.",
+            f"precision='auto' resolves to {auto} on this device (CPU capability "
+            f"{machine['cpu_capability']}): bf16 only where the hardware computes it.",
+            *(["The bf16 row was left out (--skip-bf16)."] if args.skip_bf16 else []),
         ],
     )
 

@@ -15,8 +15,8 @@ Vary ``--data-seed`` and ``--size`` to check that a lever is not tuned to one se
 chroma at full resolution but on the luminance only after N x N mean pooling, leaving the
 texture to the adversarial terms. ``--noise [--noise-gain-scale S]`` tries another (it did not
 pay): a per-pixel noise map added after each generator upsampling, times a learned per-channel
-gain (zero at the start; S multiplies it so that Adam moves it S times faster). See
-docs/quality.md.
+gain (zero at the start; S multiplies it so that Adam moves it S times faster).
+See docs/quality.md.
 """
 
 import argparse
@@ -40,7 +40,7 @@ from condgan_blocks.evaluation import (
     segment,
     train_segmenter,
 )
-from condgan_blocks.training import TrainingConfig, build_training
+from condgan_blocks.training import TrainingConfig, build_training, resolve_precision
 
 RESULTS = Path("benchmarks/results/quality")
 
@@ -49,10 +49,10 @@ def use_detail_free_l1(pool):
     """Prototype: L1 on the chroma per pixel, on the luminance after pool x pool means."""
     original = training_step._generator_losses
 
-    def losses(models, pred_fake, pred_real, fake, real):
+    def losses(models, pred_fake, pred_real, fake, real, condition=None):
         weight, models.l1_weight = models.l1_weight, 0.0
         try:
-            out = original(models, pred_fake, pred_real, fake, real)
+            out = original(models, pred_fake, pred_real, fake, real, condition)
         finally:
             models.l1_weight = weight
         if weight > 0:
@@ -125,7 +125,7 @@ def main():
         "discriminator": {"base_channels": 32, "num_scales": 2, "num_layers": 3},
         "encoder": {"feature_channels": 3, "base_channels": 16, "num_downsamples": 3},
         "losses": {"vgg_weight": 0.0, "vgg_weights": None},
-        "precision": "bf16",
+        "precision": "auto",  # bf16 where the CPU computes it (the rows' machine), else fp32
         "batch_size": 4,
         "epochs": a.epochs,
         "decay_epochs": a.decay,
@@ -169,7 +169,7 @@ def main():
             epochs=a.segmenter_epochs,
             seed=0,
             progress=False,
-            precision="bf16",
+            precision=resolve_precision("auto", "cpu"),
             channels_last=True,
         )
         save_segmenter(seg, seg_path)
@@ -179,7 +179,7 @@ def main():
     fakes = []
     from condgan_blocks import Synthesizer
 
-    synthesizer = Synthesizer(gen, 7, bank=bank, precision="bf16")
+    synthesizer = Synthesizer(gen, 7, bank=bank, precision="auto")
     with torch.no_grad():
         for i, b in enumerate(batches(val, len(val), 8)):
             fake = synthesizer(b["label"], b["instance"], seed=i)  # bank styles seeded with i

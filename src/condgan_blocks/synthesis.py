@@ -38,7 +38,7 @@ from .instance.feature_bank import FeatureBank
 from .instance.ids import check_instance_map, check_same_size
 from .layers.padding import crop_padding
 from .training.inputs import _with_features, condition_map
-from .training.precision import autocast_context
+from .training.precision import autocast_context, resolve_precision
 
 __all__ = ["Synthesizer", "generator_input_from_labels"]
 
@@ -211,7 +211,8 @@ class Synthesizer:
             ``size_multiple``.
         min_size: The smallest H and W the generator accepts; by default its ``min_size``
             (1 when it has none).
-        precision: "fp32", "bf16" or "fp16" (CUDA only): the autocast of the networks.
+        precision: "fp32", "bf16", "fp16" (CUDA only) or "auto" (bf16 where the device computes
+            it in hardware, else fp32): the autocast of the networks.
         device: Where the networks run; by default the generator's (or encoder's) parameters'
             device, else the CPU.
         dtype: Floating dtype of the generator's input; by default its parameters' (an
@@ -303,8 +304,8 @@ class Synthesizer:
         if device is None:
             device = "cpu" if reference is None else reference.device
         self.device = torch.device(device)
-        autocast_context(precision, self.device)  # checks precision (and fp16 on CUDA only)
-        self.precision = precision
+        # checks precision (and fp16 on CUDA only); "auto" becomes this device's fast one
+        self.precision = resolve_precision(precision, self.device)
         if dtype is None:
             dtype = getattr(generator, "dtype", None)
         if dtype is None:

@@ -118,7 +118,11 @@ def test_without_a_preset_train_behaves_as_the_original_train_py(capsys):
     assert (config["training"]["epochs"], config["training"]["decay_epochs"]) == (100, 100)
     # the original's losses and generator: the folder preset's L1 and texture terms and its
     # skips of the condition are off, the rest as preset
-    assert config["training"]["losses"] == {"l1_weight": 0.0, "texture_weight": 0.0}
+    assert config["training"]["losses"] == {
+        "l1_weight": 0.0,
+        "l1_class_balance": 0.0,
+        "texture_weight": 0.0,
+    }
     assert config["training"]["generator"] == {"condition_skips": False}
     argv = translate_command_line(["train", "--name", "label2city_512p"])
     assert argv[argv.index("--output") + 1] == "checkpoints/label2city_512p"

@@ -40,7 +40,7 @@ from .overrides import (
     parse_override,
     read_config_file,
 )
-from .precision import autocast_context, make_grad_scaler
+from .precision import autocast_context, cpu_has_fast_bf16, make_grad_scaler, resolve_precision
 from .preflight import dry_run, dry_run_size, format_dry_run
 from .rng import capture_rng_state, restore_rng_state
 from .run_config import (
@@ -103,6 +103,7 @@ __all__ = [
     "check_config_key",
     "check_data_channels",
     "condition_map",
+    "cpu_has_fast_bf16",
     "dry_run",
     "dry_run_size",
     "format_dry_run",
@@ -126,6 +127,7 @@ __all__ = [
     "read_config_file",
     "read_run_config",
     "resolve_device",
+    "resolve_precision",
     "resolve_run_config",
     "restore_rng_state",
     "run_config_value",

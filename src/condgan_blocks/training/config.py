@@ -20,9 +20,9 @@ from ..layers._factory import NORMS, PADDINGS, check_choice
 from ..layers._groups import UPSAMPLES
 from ..losses.adversarial import GAN_MODES
 from .overrides import apply_overrides, check_config_key, parse_override
+from .precision import PRECISIONS
 
 STAGES = ("global", "local")
-PRECISIONS = ("bf16", "fp16", "fp32")
 MAX_SEED = 2**63  # seeds are in [0, MAX_SEED)
 PARAM_DTYPES = ("float32", "float64")
 VGG_NORMALIZATIONS = ("imagenet", "none")
@@ -217,6 +217,13 @@ class LossConfig(_Section):
             no pretrained weights, so it is the demo's offline stand-in for the VGG loss: see
             the quality page for what it does to colour noise and small objects. When on, the
             step reports it as ``g_l1``.
+        l1_class_balance: Weights the L1 term's pixels by the batch frequency of their input
+            class to the power ``-l1_class_balance``
+            ([`class_balanced_l1`][condgan_blocks.losses.class_balance.class_balanced_l1]), in
+            [0, 1]; 0, the default, is the plain L1 distance. Rare classes (persons,
+            sidewalks) then weigh more against road and sky; the weights come from the input
+            label map, not from a segmenter. Image-to-image training (``num_classes=0``) has no
+            classes: its L1 term stays plain.
         texture_weight: Weight of [`LocalTextureLoss`][condgan_blocks.LocalTextureLoss] in the G
             loss: how much fine detail each small window holds, on the luminance and the chroma,
             compared with the real image (0, as in pix2pixHD, leaves it out). Offline like the
@@ -242,6 +249,7 @@ class LossConfig(_Section):
     vgg_normalize: str = "imagenet"
     vgg_batched: bool = False
     l1_weight: float = 0.0
+    l1_class_balance: float = 0.0
     texture_weight: float = 0.0
     texture_window: int = 4
 
@@ -255,6 +263,13 @@ class LossConfig(_Section):
         check_choice(self._name("vgg_normalize"), self.vgg_normalize, VGG_NORMALIZATIONS)
         check_bool(self._name("vgg_batched"), self.vgg_batched)
         self.l1_weight = check_number(self._name("l1_weight"), self.l1_weight, minimum=0.0)
+        self.l1_class_balance = check_number(
+            self._name("l1_class_balance"), self.l1_class_balance, minimum=0.0
+        )
+        if self.l1_class_balance > 1:
+            raise ValueError(
+                f"{self._name('l1_class_balance')} must be in [0, 1], got {self.l1_class_balance}"
+            )
         self.texture_weight = check_number(
             self._name("texture_weight"), self.texture_weight, minimum=0.0
         )
@@ -360,7 +375,10 @@ class TrainingConfig(_Section):
         shuffle: Shuffle the samples every epoch (seeded by ``seed`` and the epoch).
         pool_size: Fake-image pool for the discriminator (0: off, the fused single D pass).
         ema_decay: Decay of an exponential moving average of G's weights; None: no EMA.
-        precision: "fp32", "bf16" (autocast) or "fp16" (autocast and a gradient scaler, CUDA).
+        precision: "fp32", "bf16" (autocast), "fp16" (autocast and a gradient scaler, CUDA) or
+            "auto": bf16 where the device computes it in hardware, fp32 elsewhere (see
+            [`resolve_precision`][condgan_blocks.training.resolve_precision]; the run
+            records "auto", each process resolves it on its own device).
         param_dtype: Dtype of the weights, "float32" or "float64" (for exact comparisons).
         channels_last: Use the channels-last memory format.
         compile: Wrap G, D and E with ``torch.compile`` (the compiled backward of D may
@@ -382,7 +400,7 @@ class TrainingConfig(_Section):
         >>> TrainingConfig(num_classes=7, precision="fp8")
         Traceback (most recent call last):
         ...
-        ValueError: precision must be one of ('bf16', 'fp16', 'fp32'), got 'fp8'
+        ValueError: precision must be one of ('auto', 'bf16', 'fp16', 'fp32'), got 'fp8'
 
         Image to image: a 1-channel input conditions G and D, G makes 3 channels.
 
@@ -534,7 +552,7 @@ class TrainingConfig(_Section):
         if self.precision == "fp16" and device.type != "cuda":
             raise ValueError(
                 f"precision='fp16' needs a CUDA device (autocast + GradScaler), got device="
-                f"{self.device!r}; use precision='bf16' or 'fp32' on {device.type}"
+                f"{self.device!r}; use precision='auto', 'bf16' or 'fp32' on {device.type}"
             )
 
     @property

@@ -64,6 +64,10 @@ class TrainingModels:
         compiled: Compiled forwards by module name.
         l1_weight: Weight of the L1 distance between generated and real images in the G loss
             (0 leaves it out).
+        l1_class_balance: The power of its class balance (0: plain L1; see
+            [`class_balanced_l1`][condgan_blocks.losses.class_balance.class_balanced_l1]).
+        num_classes: How many leading channels of the condition are one-hot labels (0 for an
+            input image: no class balance).
         texture_loss: The [`LocalTextureLoss`][condgan_blocks.LocalTextureLoss] (weighted), or
             None when its weight is 0.
 
@@ -95,6 +99,8 @@ class TrainingModels:
     compiled: dict[str, Callable[..., Any]] = field(default_factory=dict)
     l1_weight: float = 0.0
     texture_loss: LocalTextureLoss | None = None
+    l1_class_balance: float = 0.0
+    num_classes: int = 0
 
     def networks(self) -> dict[str, nn.Module]:
         """The trained networks by name: generator, discriminator and (if used) encoder."""
@@ -364,6 +370,8 @@ def build_models(
             if losses.texture_weight > 0
             else None
         ),
+        l1_class_balance=losses.l1_class_balance if config.num_classes > 0 else 0.0,
+        num_classes=config.num_classes,
     )
     if config.compile:
         models.compiled = {

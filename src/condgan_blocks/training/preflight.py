@@ -215,7 +215,7 @@ def dry_run(
         "batch_size": config.batch_size,
         "device": str(device),
         "device_name": _device_name(device),
-        "precision": config.precision,
+        "precision": training.precision,  # "auto" resolved on this device
         "channels_last": config.channels_last,
         "compile": config.compile,
         "vgg_weights": config.losses.vgg_weights if config.losses.vgg_weight > 0 else None,

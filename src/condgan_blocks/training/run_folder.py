@@ -115,7 +115,7 @@ def load_run(
     Args:
         run: The run folder.
         device: Where the networks run; ``"auto"`` or None: CUDA when present.
-        precision: Overrides the run's precision ("fp32", "bf16").
+        precision: Overrides the run's precision ("auto", "fp32", "bf16").
         epoch: Load the checkpoint the run kept at the end of this epoch instead of the latest
             (the original's ``--which_epoch N``).
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..losses.class_balance import class_balanced_l1
 from .fake_pool import FakePool
 from .inputs import StepInputs, _with_features
 from .models import TrainingModels
@@ -105,7 +106,12 @@ def _generate(models: TrainingModels, inputs: StepInputs) -> Tensor:
 
 
 def _generator_losses(
-    models: TrainingModels, pred_fake: list, pred_real: list, fake: Tensor, real: Tensor
+    models: TrainingModels,
+    pred_fake: list,
+    pred_real: list,
+    fake: Tensor,
+    real: Tensor,
+    condition: Tensor | None = None,
 ) -> dict[str, Tensor]:
     g_gan = models.gan_loss(pred_fake, True, for_discriminator=False)
     zero = g_gan.new_zeros(())
@@ -120,7 +126,12 @@ def _generator_losses(
     g_vgg = zero if models.vgg_loss is None else models.vgg_loss(fake, real)
     losses = {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg}
     if models.l1_weight > 0:
-        losses["g_l1"] = models.l1_weight * (fake - real).abs().mean()
+        if models.l1_class_balance > 0 and condition is not None:
+            one_hot = condition[:, : models.num_classes]
+            l1 = class_balanced_l1(fake, real, one_hot, models.l1_class_balance)
+        else:
+            l1 = (fake - real).abs().mean()
+        losses["g_l1"] = models.l1_weight * l1
     if models.texture_loss is not None:
         losses["g_texture"] = models.texture_loss(fake, real)
     return losses
@@ -212,7 +223,9 @@ def fused_step(
         fake = _generate(models, inputs)
         pred_fake = discriminate(_pair(inputs.condition, fake))
         pred_real = discriminate(_pair(inputs.condition, inputs.real))
-        losses = _generator_losses(models, pred_fake, pred_real, fake, inputs.real)
+        losses = _generator_losses(
+            models, pred_fake, pred_real, fake, inputs.real, inputs.condition
+        )
         if fake_pool is None or fake_pool.size == 0:
             pred_fake_d = pred_fake  # shared: the D backward below never leaves D
         else:
@@ -295,7 +308,9 @@ def naive_step(
         pred_real = discriminate(_pair(inputs.condition, inputs.real))
         d_real = models.gan_loss(pred_real, True)
         pred_fake = discriminate(_pair(inputs.condition, fake))
-        losses = _generator_losses(models, pred_fake, pred_real, fake, inputs.real)
+        losses = _generator_losses(
+            models, pred_fake, pred_real, fake, inputs.real, inputs.condition
+        )
         losses["d_fake"], losses["d_real"] = d_fake, d_real
     losses = _totals(losses)
     values = hooks.reduce_losses({k: v.detach() for k, v in losses.items()})

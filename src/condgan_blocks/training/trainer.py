@@ -38,7 +38,7 @@ from .ema import ExponentialMovingAverage
 from .fake_pool import FakePool
 from .inputs import StepInputs, prepare_batch
 from .models import TrainingModels, build_models
-from .precision import make_grad_scaler
+from .precision import make_grad_scaler, resolve_precision
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .schedule import apply_generator_phase, generator_phase, lr_factor
 from .signals import StopRequest
@@ -101,6 +101,11 @@ class Training:
         models: From [`build_models`][condgan_blocks.training.build_models].
         context: The distributed context; defaults to the initialised process group's.
 
+    Attributes:
+        precision: The precision the steps run in: ``config.precision`` with "auto" resolved
+            on this process's device ("bf16" or "fp32", see
+            [`resolve_precision`][condgan_blocks.training.resolve_precision]).
+
     Shape:
         - [`generate`][condgan_blocks.training.Training.generate]: a batch of (N, 1, H, W) label
           maps gives float32 (N, C, H, W) images.
@@ -142,7 +147,8 @@ class Training:
         self.device = distributed.resolve_device(config.device, self.context)
         self.dtype = getattr(torch, config.param_dtype)
         self.state = TrainingState(stage=config.stage)
-        self.scaler = make_grad_scaler(config.precision, self.device)
+        self.precision = resolve_precision(config.precision, self.device)  # "auto" -> concrete
+        self.scaler = make_grad_scaler(self.precision, self.device)
         self.fake_pool = (
             FakePool(
                 config.pool_size, seed=derive_seed(SEED_FAKE_POOL, config.seed, self.context.rank)
@@ -232,7 +238,7 @@ class Training:
             self.models,
             inputs,
             fake_pool=self.fake_pool,
-            precision=config.precision,
+            precision=self.precision,
             scaler=self.scaler,
             hooks=hooks,
         )

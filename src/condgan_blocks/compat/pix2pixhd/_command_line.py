@@ -384,8 +384,9 @@ def _train(options: dict[str, Any], rest: list[str], ignored: list[str]) -> list
     out: list[str] = []
     as_original = not resume and not {"--preset", "--smoke"} & given
     if as_original:  # the folder preset with the original's losses and generator (the preset
-        # adds L1, texture and skips of the condition)
+        # adds a class-balanced L1 term, texture and skips of the condition)
         out += ["--preset", "folder", *_set("training.losses.l1_weight", 0.0)]
+        out += _set("training.losses.l1_class_balance", 0.0)
         out += _set("training.losses.texture_weight", 0.0)
         out += _set("training.generator.condition_skips", False)
         options = {**TRAIN_DEFAULTS, **options}
