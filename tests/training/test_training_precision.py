@@ -101,30 +101,23 @@ def test_config_accepts_auto_and_round_trips():
     assert TrainingConfig.from_dict(config.to_dict()).precision == "auto"
 
 
-def test_auto_training_without_bf16_hardware_is_the_fp32_run(fast_bf16):
-    fast_bf16(False)
+@pytest.mark.parametrize(("hardware", "concrete"), [(False, "fp32"), (True, "bf16")])
+def test_auto_training_is_the_run_of_the_precision_it_resolves_to(fast_bf16, hardware, concrete):
+    fast_bf16(hardware)
     data = SyntheticScenes(2, size=SIZE, seed=3)
     with one_thread():
         auto = build_training(tiny_config(precision="auto"))
-        fp32 = build_training(tiny_config(precision="fp32"))
-        assert auto.precision == "fp32"
+        explicit = build_training(tiny_config(precision=concrete))
+        assert auto.precision == concrete
         assert auto.config.precision == "auto"
-        assert auto.step(batch_of(data, [0])) == fp32.step(batch_of(data, [0]))
+        assert auto.step(batch_of(data, [0])) == explicit.step(batch_of(data, [0]))
         pairs = zip(
-            auto.models.generator.parameters(), fp32.models.generator.parameters(), strict=True
+            auto.models.generator.parameters(),
+            explicit.models.generator.parameters(),
+            strict=True,
         )
         for mine, theirs in pairs:
             torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
-
-
-def test_auto_training_with_bf16_hardware_runs_bf16(fast_bf16):
-    fast_bf16(True)
-    data = SyntheticScenes(2, size=SIZE, seed=3)
-    with one_thread():
-        auto = build_training(tiny_config(precision="auto"))
-        bf16 = build_training(tiny_config(precision="bf16"))
-        assert auto.precision == "bf16"
-        assert auto.step(batch_of(data, [0])) == bf16.step(batch_of(data, [0]))
 
 
 @pytest.mark.parametrize(("hardware", "expected"), [(True, "bf16"), (False, "fp32")])
