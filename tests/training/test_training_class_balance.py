@@ -88,4 +88,4 @@ def test_the_power_round_trips_and_old_configs_read_as_plain_l1():
 def test_the_label_map_presets_balance_their_l1_term(preset):
     losses = json.loads((PRESETS / f"{preset}.json").read_text())["training"]["losses"]
     assert losses["l1_weight"] > 0
-    assert losses["l1_class_balance"] == 0.5
+    assert losses["l1_class_balance"] == 1.0
