@@ -22,6 +22,7 @@ See docs/quality.md.
 import argparse
 import contextlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -144,8 +145,14 @@ def main():
     config = TrainingConfig.from_dict(cfg)
     training = build_training(config)
     t0 = time.perf_counter()
-    training.fit(train)
+    fit = training.fit(train)
     train_s = time.perf_counter() - t0
+    if fit.interrupted_by is not None:
+        # A stopped run would be scored and stored like a finished one: keep no row for it.
+        sys.exit(
+            f"{a.name}: training stopped by {fit.interrupted_by} at step {fit.global_step};"
+            " no result written"
+        )
     steps = training.state.global_step
     enc = training.models.encoder
     gen = training.generator
