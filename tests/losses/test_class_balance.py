@@ -98,3 +98,11 @@ def test_mismatched_shapes_are_refused():
         class_balanced_l1(images, torch.zeros(1, 3, 4, 5), torch.zeros(1, 2, 4, 4), 0.5)
     with pytest.raises(ValueError, match="N, H, W"):
         class_balanced_l1(images, images, torch.zeros(1, 2, 4, 5), 0.5)
+
+
+def test_the_l1_term_checks_its_labels_before_their_shape():
+    images = torch.zeros(1, 3, 4, 4)
+    with pytest.raises(TypeError, match="floating tensor"):
+        class_balanced_l1(images, images, [[1.0]], 0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        class_balanced_l1(images, images, torch.zeros(1, 2, 4, 4), 2.0)

@@ -38,7 +38,10 @@ def class_balance_weights(one_hot: Tensor, power: float) -> Tensor:
         >>> bool(class_balance_weights(one_hot, 0.0).eq(1).all())
         True
     """
-    power = _check(one_hot, power)
+    return _weights(one_hot, _check(one_hot, power))
+
+
+def _weights(one_hot: Tensor, power: float) -> Tensor:
     with torch.no_grad():
         one_hot = one_hot.detach().float()
         frequency = one_hot.mean((0, 2, 3))  # (K,): share of the batch's pixels
@@ -78,19 +81,17 @@ def class_balanced_l1(fake: Tensor, real: Tensor, one_hot: Tensor, power: float)
         >>> float(class_balanced_l1(fake, real, one_hot, 0.5))  # weights average to 1
         1.0
     """
+    power = _check(one_hot, power)
     if fake.shape != real.shape:
         raise ValueError(
             f"fake and real must have one shape, got {tuple(fake.shape)} and {tuple(real.shape)}"
         )
-    if one_hot.dim() != 4 or (one_hot.shape[0], *one_hot.shape[2:]) != (
-        real.shape[0],
-        *real.shape[2:],
-    ):
+    if (one_hot.shape[0], *one_hot.shape[2:]) != (real.shape[0], *real.shape[2:]):
         raise ValueError(
             f"one_hot must be (N, K, H, W) with the images' N, H, W {tuple(real.shape)}, got "
             f"{tuple(one_hot.shape)}"
         )
-    weights = class_balance_weights(one_hot, power).to(real.dtype)
+    weights = _weights(one_hot, power).to(real.dtype)
     return (weights * (fake.to(real.dtype) - real).abs()).mean()
 
 
@@ -100,7 +101,12 @@ def _check(one_hot: Tensor, power: float) -> float:
         raise TypeError(f"one_hot must be a floating tensor (N, K, H, W), got {kind}")
     if one_hot.dim() != 4:
         raise ValueError(f"one_hot must be (N, K, H, W), got shape {tuple(one_hot.shape)}")
-    power = check_number("power", power, minimum=0.0)
+    return check_balance_power("power", power)
+
+
+def check_balance_power(name: str, power: object) -> float:
+    """``power`` as a float if it is a real number in [0, 1], the range of a class balance."""
+    power = check_number(name, power, minimum=0.0)
     if power > 1:
-        raise ValueError(f"power must be in [0, 1], got {power}")
+        raise ValueError(f"{name} must be in [0, 1], got {power}")
     return power

@@ -19,6 +19,7 @@ from .._checks import check_bool, check_number, check_positive_int
 from ..layers._factory import NORMS, PADDINGS, check_choice
 from ..layers._groups import UPSAMPLES
 from ..losses.adversarial import GAN_MODES
+from ..losses.class_balance import check_balance_power
 from .overrides import apply_overrides, check_config_key, parse_override
 from .precision import PRECISIONS
 
@@ -263,13 +264,9 @@ class LossConfig(_Section):
         check_choice(self._name("vgg_normalize"), self.vgg_normalize, VGG_NORMALIZATIONS)
         check_bool(self._name("vgg_batched"), self.vgg_batched)
         self.l1_weight = check_number(self._name("l1_weight"), self.l1_weight, minimum=0.0)
-        self.l1_class_balance = check_number(
-            self._name("l1_class_balance"), self.l1_class_balance, minimum=0.0
+        self.l1_class_balance = check_balance_power(
+            self._name("l1_class_balance"), self.l1_class_balance
         )
-        if self.l1_class_balance > 1:
-            raise ValueError(
-                f"{self._name('l1_class_balance')} must be in [0, 1], got {self.l1_class_balance}"
-            )
         self.texture_weight = check_number(
             self._name("texture_weight"), self.texture_weight, minimum=0.0
         )
