@@ -50,7 +50,7 @@ def use_detail_free_l1(pool):
     """Prototype: L1 on the chroma per pixel, on the luminance after pool x pool means."""
     original = training_step._generator_losses
 
-    def losses(models, pred_fake, pred_real, fake, real, condition=None):
+    def losses(models, pred_fake, pred_real, fake, real, condition):
         weight, models.l1_weight = models.l1_weight, 0.0
         try:
             out = original(models, pred_fake, pred_real, fake, real, condition)

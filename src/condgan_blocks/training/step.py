@@ -111,7 +111,7 @@ def _generator_losses(
     pred_real: list,
     fake: Tensor,
     real: Tensor,
-    condition: Tensor | None = None,
+    condition: Tensor,
 ) -> dict[str, Tensor]:
     g_gan = models.gan_loss(pred_fake, True, for_discriminator=False)
     zero = g_gan.new_zeros(())
@@ -126,7 +126,7 @@ def _generator_losses(
     g_vgg = zero if models.vgg_loss is None else models.vgg_loss(fake, real)
     losses = {"g_gan": g_gan, "g_feat": g_feat, "g_vgg": g_vgg}
     if models.l1_weight > 0:
-        if models.l1_class_balance > 0 and condition is not None:
+        if models.l1_class_balance > 0:
             one_hot = condition[:, : models.num_classes]
             l1 = class_balanced_l1(fake, real, one_hot, models.l1_class_balance)
         else:
