@@ -16,6 +16,11 @@ chroma at full resolution but on the luminance only after N x N mean pooling, le
 texture to the adversarial terms. ``--noise [--noise-gain-scale S]`` tries another (it did not
 pay): a per-pixel noise map added after each generator upsampling, times a learned per-channel
 gain (zero at the start; S multiplies it so that Adam moves it S times faster).
+Three more prototypes that did not pay either: ``--texture-balance P`` weights the texture
+term's cells by the class balance of their pixels (the L1 term's ``frequency ** -P`` weights,
+average-pooled to each cell), ``--adversarial-balance P`` weights the generator's LSGAN and
+feature-matching terms per discriminator patch the same way, ``--full-resolution-block`` puts
+one residual block at full resolution in front of the image head.
 See docs/quality.md.
 """
 
@@ -67,6 +72,86 @@ def use_detail_free_l1(pool):
     training_step._generator_losses = losses
 
 
+def use_balanced_texture(power):
+    """Prototype: the texture term's cells weighted by the class balance of their pixels."""
+    from condgan_blocks.losses.class_balance import class_balance_weights
+    from condgan_blocks.losses.texture import _energy_maps
+
+    original = training_step._generator_losses
+
+    def losses(models, pred_fake, pred_real, fake, real, condition):
+        texture, models.texture_loss = models.texture_loss, None
+        try:
+            out = original(models, pred_fake, pred_real, fake, real, condition)
+        finally:
+            models.texture_loss = texture
+        if texture is not None:
+            weights = class_balance_weights(condition[:, : models.num_classes], power)
+            fake = fake.to(real.dtype)
+            with torch.no_grad():
+                targets = _energy_maps(real, texture.window, texture.num_scales)
+            fakes = _energy_maps(fake, texture.window, texture.num_scales)
+            total = sum(
+                (F.adaptive_avg_pool2d(weights, f.shape[-2:]) * (f - t).abs()).mean()
+                for f, t in zip(fakes, targets, strict=True)
+            )
+            out["g_texture"] = texture.weight * total
+        return out
+
+    training_step._generator_losses = losses
+
+
+def use_balanced_adversarial(power):
+    """Prototype: the generator's LSGAN and feature-matching terms weighted per patch by the
+    class balance of the patch's pixels (the discriminator's own losses unchanged)."""
+    from condgan_blocks.losses.class_balance import class_balance_weights
+
+    original = training_step._generator_losses
+
+    def losses(models, pred_fake, pred_real, fake, real, condition):
+        out = original(models, pred_fake, pred_real, fake, real, condition)
+        weights = class_balance_weights(condition[:, : models.num_classes], power)
+
+        def pooled(t):
+            return F.adaptive_avg_pool2d(weights, t.shape[-2:]).to(t.dtype)
+
+        if models.gan_loss.mode != "lsgan":
+            raise ValueError(
+                f"--adversarial-balance needs losses.gan_mode=lsgan, got {models.gan_loss.mode!r}"
+            )
+        out["g_gan"] = sum((pooled(s[-1]) * (s[-1] - 1.0) ** 2).mean() for s in pred_fake)
+        if models.feature_matching_loss is not None:
+            scales = len(pred_fake)
+            fm = 0.0
+            for fs, rs in zip(pred_fake, pred_real, strict=True):
+                layers = len(fs) - 1
+                for f, r in zip(fs[:-1], rs[:-1], strict=True):
+                    diff = (f - r.detach()).abs()
+                    fm = fm + (pooled(diff) * diff).mean() * 4.0 / layers / scales
+            out["g_feat"] = models.feature_matching_loss.weight * fm
+        return out
+
+    training_step._generator_losses = losses
+
+
+def use_full_resolution_block():
+    """Prototype: one residual block at full resolution in front of the image head (on the
+    features and, with condition skips, the condition)."""
+    from torch import nn
+
+    from condgan_blocks import GlobalGenerator, ResnetBlock
+
+    init = GlobalGenerator.__init__
+
+    def patched_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if self.head is not None:
+            channels = self.head.conv.in_channels
+            self.head = nn.Sequential(ResnetBlock(channels, norm=self.norm), self.head)
+
+    GlobalGenerator.__init__ = patched_init
+
+
 def use_noise_injection(gain_scale=1.0):
     """Prototype: one per-pixel noise map added after each upsampling, learned gain per channel."""
     from torch import nn
@@ -109,7 +194,16 @@ def main():
     p.add_argument("--l1-detail-pool", type=int, default=0)
     p.add_argument("--noise", action="store_true")
     p.add_argument("--noise-gain-scale", type=float, default=1.0)
+    p.add_argument("--texture-balance", type=float, default=0.0)
+    p.add_argument("--adversarial-balance", type=float, default=0.0)
+    p.add_argument("--full-resolution-block", action="store_true")
     a = p.parse_args()
+    if a.full_resolution_block:
+        use_full_resolution_block()
+    if a.texture_balance:
+        use_balanced_texture(a.texture_balance)
+    if a.adversarial_balance:
+        use_balanced_adversarial(a.adversarial_balance)
     if a.l1_detail_pool:
         use_detail_free_l1(a.l1_detail_pool)
     if a.noise:
@@ -211,6 +305,9 @@ def main():
         "segmenter_epochs": a.segmenter_epochs,
         "l1_detail_pool": a.l1_detail_pool,
         "noise": [a.noise, a.noise_gain_scale],
+        "texture_balance": a.texture_balance,
+        "adversarial_balance": a.adversarial_balance,
+        "full_resolution_block": a.full_resolution_block,
         "set": a.set,
         "data_seed": a.data_seed,
         "size": size,
