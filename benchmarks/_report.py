@@ -124,7 +124,8 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in its folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -165,11 +166,11 @@ def write_report(
         "notes": list(notes),
     }
     json_path, md_path = out / f"{name}.json", out / f"{name}.md"
-    _write_atomically(json_path, json.dumps(record, indent=2, default=str) + "\n")
+    write_atomically(json_path, json.dumps(record, indent=2, default=str) + "\n")
     parts = [f"**{title}**", "", f"Machine: {machine_line(machine)}.", ""]
     parts.append(markdown_table(columns, rows))
     if notes:
         parts += ["", *(f"- {note}" for note in notes)]
-    _write_atomically(md_path, "\n".join(parts) + "\n")
+    write_atomically(md_path, "\n".join(parts) + "\n")
     print(f"wrote {json_path} and {md_path.name}")
     return json_path, md_path

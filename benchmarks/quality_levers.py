@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _report import write_atomically
 
 import condgan_blocks.training.step as training_step
 from condgan_blocks import FeatureBank
@@ -115,10 +116,6 @@ def use_balanced_adversarial(power):
         def pooled(t):
             return F.adaptive_avg_pool2d(weights, t.shape[-2:]).to(t.dtype)
 
-        if models.gan_loss.mode != "lsgan":
-            raise ValueError(
-                f"--adversarial-balance needs losses.gan_mode=lsgan, got {models.gan_loss.mode!r}"
-            )
         out["g_gan"] = sum((pooled(s[-1]) * (s[-1] - 1.0) ** 2).mean() for s in pred_fake)
         if models.feature_matching_loss is not None:
             scales = len(pred_fake)
@@ -237,6 +234,10 @@ def main():
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     config = TrainingConfig.from_dict(cfg)
+    if a.adversarial_balance and config.losses.gan_mode != "lsgan":
+        raise ValueError(
+            f"--adversarial-balance needs losses.gan_mode=lsgan, got {config.losses.gan_mode!r}"
+        )
     training = build_training(config)
     t0 = time.perf_counter()
     fit = training.fit(train)
@@ -329,7 +330,7 @@ def main():
     out["lum_x"] = out["lum_generated"] / out["lum_real"]
     out["per_class"] = {k: res[k] for k in res}
     results.mkdir(parents=True, exist_ok=True)
-    (results / f"{a.name}.json").write_text(json.dumps(out, indent=1, default=str))
+    write_atomically(results / f"{a.name}.json", json.dumps(out, indent=1, default=str))
     from condgan_blocks.visualization import image_grid, save_png
 
     rows = []

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 import torch
+from _report import write_atomically
 
 from condgan_blocks import Synthesizer, data, evaluation
 from condgan_blocks.training import load_run, load_run_bank
@@ -33,10 +34,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="the seed `evaluate` used (default 0)")
     p.add_argument("--json", type=Path, default=None, help="also write the matrices here")
     args = p.parse_args()
-    segmenter = args.run / "evaluation" / "segmenter.pt"
-    if not segmenter.is_file():
+    args.segmenter = args.run / "evaluation" / "segmenter.pt"
+    if not args.segmenter.is_file():
         raise FileNotFoundError(
-            f"{segmenter} does not exist: run `python examples/pix2pixhd.py evaluate --run "
+            f"{args.segmenter} does not exist: run `python examples/pix2pixhd.py evaluate --run "
             f"{args.run}` first"
         )
     if args.num is not None and args.num < 1:
@@ -53,7 +54,7 @@ def main() -> None:
     config = training.config
     if config.image_input:
         raise ValueError(f"{args.run} is an image-to-image run: there are no labels to segment")
-    segmenter = evaluation.load_segmenter(args.run / "evaluation" / "segmenter.pt")
+    segmenter = evaluation.load_segmenter(args.segmenter)
     synthesizer = Synthesizer.from_training(training, bank=load_run_bank(args.run, training))
     val = data.dataset_from_settings(recipe["data"], "val")
     count = len(val) if args.num is None else min(args.num, len(val))
@@ -90,9 +91,7 @@ def main() -> None:
             print(f"{name:>{width}} | " + " ".join(f"{v:6.2f}" for v in row))
     if args.json is not None:
         text = json.dumps({"run": str(args.run), "classes": names, **report}, indent=1)
-        partial = args.json.with_name(args.json.name + ".partial")
-        partial.write_text(text)
-        partial.replace(args.json)  # atomic: a reader never sees half a file
+        write_atomically(args.json, text)
 
 
 if __name__ == "__main__":
