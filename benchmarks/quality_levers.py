@@ -13,14 +13,21 @@ against the real images, seconds per step) and ``RESULTS/NAME.png`` (labels | ge
 Vary ``--data-seed`` and ``--size`` to check that a lever is not tuned to one set of scenes.
 ``--l1-detail-pool N`` tries a lever that is not in the library (it lost): the L1 term on the
 chroma at full resolution but on the luminance only after N x N mean pooling, leaving the
-texture to the adversarial terms. ``--noise [--noise-gain-scale S]`` tries another (it did not
-pay): a per-pixel noise map added after each generator upsampling, times a learned per-channel
-gain (zero at the start; S multiplies it so that Adam moves it S times faster).
+texture to the adversarial terms (weighted as the L1 term when its class balance is on).
+``--noise [--noise-gain-scale S]`` tries another (it did not pay): a per-pixel noise map added
+after each generator upsampling, times a learned per-channel gain (zero at the start; S
+multiplies it so that Adam moves it S times faster).
 Three more prototypes that did not pay either: ``--texture-balance P`` weights the texture
 term's cells by the class balance of their pixels (the L1 term's ``frequency ** -P`` weights,
 average-pooled to each cell), ``--adversarial-balance P`` weights the generator's LSGAN and
 feature-matching terms per discriminator patch the same way, ``--full-resolution-block`` puts
 one residual block at full resolution in front of the image head.
+Three more that lost: ``--l1-detail-blur K`` (the L1 term's luminance after a K x K box blur at
+every pixel, the chroma per pixel, class-balanced as the L1 term), ``--region-texture W`` (an L1
+between texture statistics averaged over each class's region of the fake and the real image:
+phase-free detail, horizontal and vertical differences, chroma detail) and
+``--modulation-kernel K`` (the label-modulated norms' second convolution K x K instead of 3x3;
+with ``--set generator.label_modulation=N``).
 See docs/quality.md.
 """
 
@@ -52,8 +59,11 @@ from condgan_blocks.training import TrainingConfig, build_training, resolve_prec
 RESULTS = Path("benchmarks/results/quality")
 
 
-def use_detail_free_l1(pool):
-    """Prototype: L1 on the chroma per pixel, on the luminance after pool x pool means."""
+def use_detail_free_l1(pool, *, blur=False):
+    """Prototype: L1 on the chroma per pixel, on the luminance after pool x pool means (with
+    ``blur``: a pool x pool box blur at every pixel instead), class-balanced as the L1 term."""
+    from condgan_blocks.losses.class_balance import class_balance_weights
+
     original = training_step._generator_losses
 
     def losses(models, pred_fake, pred_real, fake, real, condition):
@@ -64,9 +74,21 @@ def use_detail_free_l1(pool):
             models.l1_weight = weight
         if weight > 0:
             fake = fake.to(real.dtype)
+            power = models.l1_class_balance
+            pixel = class_balance_weights(condition[:, : models.num_classes], power)
             fake_lum, real_lum = fake.mean(1, keepdim=True), real.mean(1, keepdim=True)
-            chroma = ((fake - fake_lum) - (real - real_lum)).abs().mean()
-            lum = (F.avg_pool2d(fake_lum, pool) - F.avg_pool2d(real_lum, pool)).abs().mean()
+            chroma = (pixel * ((fake - fake_lum) - (real - real_lum)).abs()).mean()
+            if blur:
+                pad = (pool // 2, (pool - 1) // 2) * 2
+                low = [
+                    F.avg_pool2d(F.pad(x, pad, mode="replicate"), pool, stride=1)
+                    for x in (fake_lum, real_lum)
+                ]
+                cell = pixel
+            else:
+                low = [F.avg_pool2d(x, pool) for x in (fake_lum, real_lum)]
+                cell = F.avg_pool2d(pixel, pool)
+            lum = (cell * (low[0] - low[1]).abs()).mean()
             out["g_l1"] = weight * (chroma + lum)
         return out
 
@@ -172,6 +194,68 @@ def use_noise_injection(gain_scale=1.0):
     GlobalGenerator.__init__ = patched_init
 
 
+def use_modulation_kernel(kernel):
+    """Prototype: the label-modulated norms' second convolution (``affine``) with a
+    ``kernel x kernel`` window instead of 3x3 (1: a cheaper per-pixel mapping)."""
+    from torch import nn
+
+    from condgan_blocks import LabelModulatedNorm
+
+    init = LabelModulatedNorm.__init__
+
+    def patched_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.affine = nn.Conv2d(self.hidden, 2 * self.channels, kernel, padding=kernel // 2)
+        nn.init.zeros_(self.affine.weight)
+        nn.init.zeros_(self.affine.bias)
+
+    LabelModulatedNorm.__init__ = patched_init
+
+
+def region_statistics(images, one_hot):
+    """(N, K, S) means over each image's pixels of each class of S texture statistics: the
+    luminance's box detail, |horizontal| and |vertical| differences, the chroma's box detail
+    per channel, and the luminance ones again at half size."""
+    from condgan_blocks.layers._detail import box_detail
+
+    def maps(x):
+        lum = x.mean(1, keepdim=True)
+        dx = F.pad((lum[..., :, 1:] - lum[..., :, :-1]).abs(), (0, 1, 0, 0))
+        dy = F.pad((lum[..., 1:, :] - lum[..., :-1, :]).abs(), (0, 0, 0, 1))
+        return [box_detail(lum), dx, dy, box_detail(x - lum)]
+
+    stats = []
+    for scale in (1, 2):
+        x = images if scale == 1 else F.avg_pool2d(images, scale)
+        mask = one_hot if scale == 1 else F.avg_pool2d(one_hot, scale)
+        parts = maps(x) if scale == 1 else maps(x)[:3]
+        feats = torch.cat(parts, 1)
+        area = mask.sum((2, 3)).clamp_min(1e-6)  # (N, K)
+        stats.append(torch.einsum("nkhw,nshw->nks", mask, feats) / area[..., None])
+    return torch.cat(stats, 2)
+
+
+def use_region_texture(weight):
+    """Prototype: L1 between the texture statistics of each class's region in the fake and the
+    real image (region_statistics; phase-free: where the grain or the grout lies does not
+    count), every (image, class present) pair weighing the same."""
+    original = training_step._generator_losses
+
+    def losses(models, pred_fake, pred_real, fake, real, condition):
+        out = original(models, pred_fake, pred_real, fake, real, condition)
+        one_hot = condition[:, : models.num_classes].float()
+        present = one_hot.sum((2, 3)) > 0  # (N, K)
+        with torch.no_grad():
+            target = region_statistics(real.float(), one_hot)
+        stats = region_statistics(fake.float(), one_hot)
+        diff = (stats - target).abs().mean(2)  # (N, K)
+        out["g_region"] = weight * diff[present].mean()
+        out["g_texture"] = out.get("g_texture", 0) + out["g_region"]
+        return out
+
+    training_step._generator_losses = losses
+
+
 def batches(ds, n, bs):
     for s in range(0, n, bs):
         yield collate([ds[i] for i in range(s, min(s + bs, n))])
@@ -189,20 +273,29 @@ def main():
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--segmenter-epochs", type=int, default=12)
     p.add_argument("--l1-detail-pool", type=int, default=0)
+    p.add_argument("--l1-detail-blur", type=int, default=0)
     p.add_argument("--noise", action="store_true")
     p.add_argument("--noise-gain-scale", type=float, default=1.0)
     p.add_argument("--texture-balance", type=float, default=0.0)
     p.add_argument("--adversarial-balance", type=float, default=0.0)
     p.add_argument("--full-resolution-block", action="store_true")
+    p.add_argument("--modulation-kernel", type=int, default=0)
+    p.add_argument("--region-texture", type=float, default=0.0)
     a = p.parse_args()
     if a.full_resolution_block:
         use_full_resolution_block()
+    if a.modulation_kernel:
+        use_modulation_kernel(a.modulation_kernel)
+    if a.region_texture:
+        use_region_texture(a.region_texture)
     if a.texture_balance:
         use_balanced_texture(a.texture_balance)
     if a.adversarial_balance:
         use_balanced_adversarial(a.adversarial_balance)
     if a.l1_detail_pool:
         use_detail_free_l1(a.l1_detail_pool)
+    if a.l1_detail_blur:
+        use_detail_free_l1(a.l1_detail_blur, blur=True)
     if a.noise:
         use_noise_injection(a.noise_gain_scale)
     results = a.results
@@ -305,10 +398,13 @@ def main():
         "epochs": [a.epochs, a.decay],
         "segmenter_epochs": a.segmenter_epochs,
         "l1_detail_pool": a.l1_detail_pool,
+        "l1_detail_blur": a.l1_detail_blur,
         "noise": [a.noise, a.noise_gain_scale],
         "texture_balance": a.texture_balance,
         "adversarial_balance": a.adversarial_balance,
         "full_resolution_block": a.full_resolution_block,
+        "modulation_kernel": a.modulation_kernel,
+        "region_texture": a.region_texture,
         "set": a.set,
         "data_seed": a.data_seed,
         "size": size,

@@ -16,6 +16,7 @@ from .instance import (
     one_hot_labels,
 )
 from .layers import (
+    LabelModulatedNorm,
     ResnetBlock,
     crop_padding,
     downsample,
@@ -45,6 +46,7 @@ __all__ = [
     "InstanceAveragePool",
     "InstanceBoundary",
     "InstanceFeatureEncoder",
+    "LabelModulatedNorm",
     "LocalEnhancer",
     "LocalTextureLoss",
     "MultiscaleDiscriminator",

@@ -99,6 +99,7 @@ def test_the_folder_preset_asked_by_name_keeps_its_offline_terms(capsys):
     assert config["training"]["losses"]["l1_weight"] == 30.0
     assert config["training"]["losses"]["texture_weight"] == 10.0
     assert config["training"]["generator"]["condition_skips"] is True
+    assert config["training"]["generator"]["label_modulation"] == 32
 
 
 def test_options_left_out_keep_the_preset_values(capsys):
@@ -123,7 +124,7 @@ def test_without_a_preset_train_behaves_as_the_original_train_py(capsys):
         "l1_class_balance": 0.0,
         "texture_weight": 0.0,
     }
-    assert config["training"]["generator"] == {"condition_skips": False}
+    assert config["training"]["generator"] == {"condition_skips": False, "label_modulation": 0}
     argv = translate_command_line(["train", "--name", "label2city_512p"])
     assert argv[argv.index("--output") + 1] == "checkpoints/label2city_512p"
 

@@ -49,7 +49,21 @@ def _global_skips() -> GlobalGenerator:
     return net
 
 
-GENERATORS = {"global": _global, "local": _local, "global_skips": _global_skips}
+def _global_modulated() -> GlobalGenerator:
+    torch.manual_seed(0)
+    net = GlobalGenerator(3, base_channels=4, num_downsamples=2, num_blocks=1, label_modulation=4)
+    with torch.no_grad():  # a trained modulation: not the zero it starts at
+        for up in net.upsamples:
+            up.norm.affine.weight.normal_(0.0, 0.3)
+    return net
+
+
+GENERATORS = {
+    "global": _global,
+    "local": _local,
+    "global_skips": _global_skips,
+    "global_modulated": _global_modulated,
+}
 
 
 def _eager(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

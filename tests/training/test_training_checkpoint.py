@@ -299,10 +299,14 @@ def test_crafted_checkpoints_raise_checkpoint_error_and_change_nothing(run, tmp_
     assert training.last_checkpoint is None
 
 
-@pytest.mark.parametrize(("field", "other"), [("upsample", "resize"), ("condition_skips", True)])
+@pytest.mark.parametrize(
+    ("field", "other"),
+    [("upsample", "resize"), ("condition_skips", True), ("label_modulation", 8)],
+)
 def test_a_checkpoint_written_before_a_generator_field_resumes(run, tmp_path, field, other):
-    """Configs stored before `generator.upsample` / `generator.condition_skips` existed meant
-    transposed convolutions / no skips: they resume; the other value is another architecture."""
+    """Configs stored before `generator.upsample` / `generator.condition_skips` /
+    `generator.label_modulation` existed meant transposed convolutions / no skips / plain norms:
+    they resume; the other value is another architecture."""
     folder, config, training = run
     checkpoint = load_checkpoint(folder)
     del checkpoint["config"]["generator"][field]

@@ -49,8 +49,10 @@ _SYMPY_NAMES = frozenset(
      "Or", "Piecewise", "Pow", "Rational", "StrictGreaterThan", "StrictLessThan", "Symbol",
      "Unequality", "Zero", "ceiling", "false", "floor", "nan", "oo", "true", "zoo")
 )  # fmt: skip
-_GUARD_NAMES = frozenset(("L", "inf", "IsNonOverlappingAndDenseIndicator"))
-_GUARD_FUNCTIONS = frozenset(("IsNonOverlappingAndDenseIndicator",))
+# max / min: torch writes stride guards such as ``max(1, L['x'].size()[3] // 2)``; their
+# arguments are walked like the rest, so only arithmetic on sizes can reach them.
+_GUARD_FUNCTIONS = frozenset(("IsNonOverlappingAndDenseIndicator", "max", "min"))
+_GUARD_NAMES = frozenset(("L", "inf")) | _GUARD_FUNCTIONS
 _GUARD_METHODS = frozenset(("size", "stride", "storage_offset"))
 _MAX_EXPRESSION = 10_000
 _ARITHMETIC = (

@@ -30,6 +30,12 @@ from ..layers._groups import (
     upsampling,
     upsampling_parameters,
 )
+from ..layers.label_modulation import (
+    LabelModulatedNorm,
+    check_label_modulation,
+    label_modulation_parameters,
+    run_upsampling,
+)
 from ..layers.resnet_block import ResnetBlock
 
 
@@ -43,6 +49,7 @@ def global_generator_size(
     *,
     include_head: bool = True,
     condition_skips: bool = False,
+    label_modulation: int = 0,
 ) -> tuple[int, int]:
     """``(widest layer's channels, parameter count)`` of a ``GlobalGenerator``, unbuilt.
 
@@ -50,7 +57,7 @@ def global_generator_size(
     so ``base_channels * 2**num_downsamples`` is cheap even when absurd; the parameters are only
     summed once the width is within bounds.
     """
-    widest = max(in_channels, out_channels, base_channels * 2**num_downsamples)
+    widest = max(in_channels, out_channels, base_channels * 2**num_downsamples, label_modulation)
     if widest > MAX_CHANNELS:
         return widest, 0
     skip = in_channels if condition_skips else 0
@@ -59,6 +66,10 @@ def global_generator_size(
     total += sum(downsampling_parameters(w, norm) for w in widths[:-1])
     total += num_blocks * resnet_block_parameters(widths[-1], norm)
     total += sum(upsampling_parameters(w + skip, norm, w // 2) for w in widths[1:])
+    if label_modulation:
+        total += sum(
+            label_modulation_parameters(w // 2, in_channels, label_modulation) for w in widths[1:]
+        )
     if include_head:
         total += image_head_parameters(base_channels + skip, out_channels)
     return widest, total
@@ -95,12 +106,19 @@ class GlobalGenerator(nn.Module):
             loses: thin objects and class edges come out where the labels put them. Adds
             ``in_channels`` input channels to each upsampling and to the head; False (the
             original's layout, whose checkpoints load) by default.
+        label_modulation: If positive, the norm of every upsampling becomes a
+            [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm] (SPADE) with this
+            many hidden channels: the input, average-pooled to that resolution, sets a scale
+            and shift per pixel and channel after the norm. It starts as the plain norm (its
+            last convolution is zero) and adds the keys ``upsamples.N.norm.shared.*`` and
+            ``upsamples.N.norm.affine.*``; 0 (the original's layout) by default. Needs a norm.
         checkpoint_activations: Recompute the residual blocks' activations in backward instead of
             storing them (same results, lower peak memory, about one more forward of the blocks).
 
     Raises:
         TypeError: If a size is not an int or a flag not a bool.
-        ValueError: If a size is out of range, including an architecture whose widest layer
+        ValueError: If a size is out of range (or ``label_modulation`` is on with
+            ``norm="none"``), including an architecture whose widest layer
             (``base_channels * 2**num_downsamples``) exceeds 2**16 channels or whose parameter
             count exceeds 2**34; this is checked before anything is allocated.
 
@@ -133,6 +151,7 @@ class GlobalGenerator(nn.Module):
         include_head: bool = True,
         condition_skips: bool = False,
         checkpoint_activations: bool = False,
+        label_modulation: int = 0,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -146,6 +165,7 @@ class GlobalGenerator(nn.Module):
         check_bool("include_head", include_head)
         self.condition_skips = check_bool("condition_skips", condition_skips)
         self.checkpoint_activations = check_bool("checkpoint_activations", checkpoint_activations)
+        self.label_modulation = check_label_modulation(label_modulation, self.norm)
         check_architecture_size(
             "GlobalGenerator",
             *global_generator_size(
@@ -157,6 +177,7 @@ class GlobalGenerator(nn.Module):
                 norm,
                 include_head=include_head,
                 condition_skips=condition_skips,
+                label_modulation=self.label_modulation,
             ),
             hint="in_channels, out_channels, base_channels, num_downsamples or num_blocks (the "
             "widest inner layer has base_channels * 2**num_downsamples channels)",
@@ -173,6 +194,11 @@ class GlobalGenerator(nn.Module):
             upsampling(w + skip, norm, w // 2, mode=upsample, padding=padding)
             for w in reversed(widths[1:])
         )
+        if self.label_modulation:
+            for up, w in zip(self.upsamples, reversed(widths[1:]), strict=True):
+                up.norm = LabelModulatedNorm(
+                    up.norm, w // 2, in_channels, hidden=self.label_modulation
+                )
         self.head = image_head(base_channels + skip, out_channels) if include_head else None
 
     @property
@@ -203,7 +229,7 @@ class GlobalGenerator(nn.Module):
         for level, up in zip(range(len(self.upsamples), 0, -1), self.upsamples, strict=True):
             if self.condition_skips:
                 x = _with_condition(x, F.avg_pool2d(condition, 2**level))
-            x = up(x)
+            x = run_upsampling(up, x, _pooled(condition, level - 1, self.label_modulation))
         return x
 
     @property
@@ -232,6 +258,11 @@ class GlobalGenerator(nn.Module):
         if self.head is None:
             return y
         return self.head(_with_condition(y, x) if self.condition_skips else y)
+
+
+def _pooled(condition: Tensor, level: int, needed: object) -> Tensor:
+    """``condition`` average-pooled by ``2 ** level`` if ``needed``, else as it is."""
+    return F.avg_pool2d(condition, 2**level) if needed and level > 0 else condition
 
 
 def _with_condition(features: Tensor, condition: Tensor) -> Tensor:

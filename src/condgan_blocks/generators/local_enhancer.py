@@ -31,6 +31,12 @@ from ..layers._groups import (
     upsampling,
     upsampling_parameters,
 )
+from ..layers.label_modulation import (
+    LabelModulatedNorm,
+    check_label_modulation,
+    label_modulation_parameters,
+    run_upsampling,
+)
 from ..layers.pyramid import image_pyramid
 from ..layers.resnet_block import ResnetBlock
 from .global_generator import GlobalGenerator, _with_condition, global_generator_size
@@ -45,11 +51,14 @@ def _stage_parameters(
     norm: str,
     out_channels: int | None,
     condition_skips: bool = False,
+    label_modulation: int = 0,
 ) -> int:
     skip = in_channels if condition_skips else 0
     total = stem_parameters(in_channels, width, norm) + downsampling_parameters(width, norm)
     total += num_blocks * resnet_block_parameters(2 * width, norm)
     total += upsampling_parameters(2 * width + skip, norm, width)
+    if label_modulation:
+        total += label_modulation_parameters(width, in_channels, label_modulation)
     if out_channels is not None:
         total += image_head_parameters(width + skip, out_channels)
     return total
@@ -66,6 +75,7 @@ def local_enhancer_size(
     global_base_channels: int,
     norm: str,
     condition_skips: bool = False,
+    label_modulation: int = 0,
 ) -> tuple[int, int]:
     """``(widest layer's channels, parameter count)`` of a ``LocalEnhancer``, unbuilt.
 
@@ -81,6 +91,7 @@ def local_enhancer_size(
         norm,
         include_head=False,
         condition_skips=condition_skips,
+        label_modulation=label_modulation,
     )
     widest = max(widest, 2 * coarsest_width)
     if widest > MAX_CHANNELS:
@@ -91,7 +102,7 @@ def local_enhancer_size(
         width = base_channels * 2 ** (num_enhancers - k)
         head = out_channels if k == num_enhancers else None
         total += _stage_parameters(
-            in_channels, width, num_blocks_local, norm, head, condition_skips
+            in_channels, width, num_blocks_local, norm, head, condition_skips, label_modulation
         )
     return widest, total
 
@@ -112,6 +123,9 @@ class EnhancerStage(nn.Module):
         condition_skips: Concatenate this stage's input, average-pooled by 2, to the
             upsampling's input, and the input itself to the head's; see
             [`GlobalGenerator`][condgan_blocks.GlobalGenerator].
+        label_modulation: Hidden channels of a
+            [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm] in the
+            upsampling, modulated by this stage's input; 0 (off) by default. Needs a norm.
 
     Raises:
         TypeError: If a size is not an int.
@@ -140,12 +154,14 @@ class EnhancerStage(nn.Module):
         upsample: str = "transposed",
         out_channels: int | None = None,
         condition_skips: bool = False,
+        label_modulation: int = 0,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.width = check_positive_int("width", width)
         check_count("num_blocks", num_blocks)
         check_choice("norm", norm, NORMS)
+        self.label_modulation = check_label_modulation(label_modulation, norm)
         check_choice("padding", padding, PADDINGS)
         check_choice("upsample", upsample, UPSAMPLES)
         if out_channels is not None:
@@ -154,7 +170,15 @@ class EnhancerStage(nn.Module):
         check_architecture_size(
             "EnhancerStage",
             max(in_channels, 2 * width, out_channels or 0),
-            _stage_parameters(in_channels, width, num_blocks, norm, out_channels, condition_skips),
+            _stage_parameters(
+                in_channels,
+                width,
+                num_blocks,
+                norm,
+                out_channels,
+                condition_skips,
+                self.label_modulation,
+            ),
             hint="in_channels, width, out_channels or num_blocks",
         )
         self.front = nn.Sequential(stem(in_channels, width, norm), downsampling(width, norm))
@@ -163,6 +187,10 @@ class EnhancerStage(nn.Module):
         )
         skip = in_channels if condition_skips else 0
         self.up = upsampling(2 * width + skip, norm, width, mode=upsample, padding=padding)
+        if self.label_modulation:
+            self.up.norm = LabelModulatedNorm(
+                self.up.norm, width, in_channels, hidden=self.label_modulation
+            )
         self.head = None if out_channels is None else image_head(width + skip, out_channels)
         self.checkpoint_activations = False
 
@@ -175,7 +203,7 @@ class EnhancerStage(nn.Module):
         x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
         if self.condition_skips:
             x = _with_condition(x, F.avg_pool2d(image, 2))
-        x = self.up(x)
+        x = run_upsampling(self.up, x, image)
         if self.head is None:
             return x
         return self.head(_with_condition(x, image) if self.condition_skips else x)
@@ -212,6 +240,10 @@ class LocalEnhancer(nn.Module):
         condition_skips: Give the global generator and every enhancer skips of the condition
             (see [`GlobalGenerator`][condgan_blocks.GlobalGenerator]); False, the original's
             layout, by default.
+        label_modulation: Hidden channels of the
+            [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm] (SPADE) in every
+            upsampling of the global generator and the enhancers; 0 (off, the original's
+            layout) by default. Needs a norm.
         checkpoint_activations: Recompute residual-block activations in backward.
 
     Raises:
@@ -251,6 +283,7 @@ class LocalEnhancer(nn.Module):
         global_upsample: str | None = None,
         condition_skips: bool = False,
         checkpoint_activations: bool = False,
+        label_modulation: int = 0,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -268,6 +301,7 @@ class LocalEnhancer(nn.Module):
             global_upsample = upsample
         check_choice("global_upsample", global_upsample, UPSAMPLES)
         self.condition_skips = check_bool("condition_skips", condition_skips)
+        self.label_modulation = check_label_modulation(label_modulation, norm)
         check_bool("checkpoint_activations", checkpoint_activations)
         coarsest_width = base_channels * 2 ** (num_enhancers - 1)
         if global_base_channels is None:
@@ -286,6 +320,7 @@ class LocalEnhancer(nn.Module):
                 global_base_channels,
                 norm,
                 condition_skips,
+                self.label_modulation,
             ),
             hint="in_channels, out_channels, base_channels, num_enhancers (the coarsest enhancer "
             "has base_channels * 2**num_enhancers channels), global_base_channels, "
@@ -304,6 +339,7 @@ class LocalEnhancer(nn.Module):
             upsample=global_upsample,
             include_head=False,
             condition_skips=condition_skips,
+            label_modulation=self.label_modulation,
         )
         self.bridge = (
             nn.Identity()
@@ -321,6 +357,7 @@ class LocalEnhancer(nn.Module):
                 upsample=upsample,
                 out_channels=out_channels if k == num_enhancers - 1 else None,
                 condition_skips=condition_skips,
+                label_modulation=self.label_modulation,
             )
             for k, width in enumerate(widths)
         )
@@ -392,8 +429,8 @@ class LocalEnhancer(nn.Module):
     ) -> LocalEnhancer:
         """Grow a trained global generator into an enhancer model, keeping its weights.
 
-        The enhancers get skips of the condition when ``generator`` has them
-        (``generator.condition_skips``).
+        The enhancers get skips of the condition and label-modulated norms when ``generator``
+        has them (``generator.condition_skips``, ``generator.label_modulation``).
 
         Args:
             generator: A trained [`GlobalGenerator`][condgan_blocks.GlobalGenerator]; its head
@@ -433,6 +470,7 @@ class LocalEnhancer(nn.Module):
             upsample=generator.upsample if upsample is None else upsample,
             global_upsample=generator.upsample,
             condition_skips=generator.condition_skips,
+            label_modulation=generator.label_modulation,
         )
         # Move first, then copy: loading into a float32 model would round float64 weights.
         reference = next(generator.parameters())

@@ -79,6 +79,9 @@ class GeneratorConfig(_Section):
             head of G1 and the enhancers (see
             [`GlobalGenerator`][condgan_blocks.GlobalGenerator]); False, the original's layout,
             by default. The demo and folder presets turn it on.
+        label_modulation: Hidden channels of a label-modulated norm (SPADE,
+            [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm]) in every upsampling of
+            G1 and the enhancers; 0 (off, the original's layout) by default. Needs a norm.
         num_enhancers: Local enhancers added in stage "local" (``n_local_enhancers``).
         local_base_channels: Width of the finest enhancer; None gives
             ``base_channels // 2 ** num_enhancers``, the original's layout.
@@ -106,6 +109,7 @@ class GeneratorConfig(_Section):
     padding: str = "reflect"
     upsample: str = "transposed"
     condition_skips: bool = False
+    label_modulation: int = 0
     num_enhancers: int = 1
     local_base_channels: int | None = None
     num_blocks_local: int = 3
@@ -119,6 +123,12 @@ class GeneratorConfig(_Section):
         check_choice(self._name("padding"), self.padding, PADDINGS)
         check_choice(self._name("upsample"), self.upsample, UPSAMPLES)
         check_bool(self._name("condition_skips"), self.condition_skips)
+        check_positive_int(self._name("label_modulation"), self.label_modulation, minimum=0)
+        if self.label_modulation and self.norm == "none":
+            raise ValueError(
+                f"{self._name('label_modulation')}={self.label_modulation} modulates the "
+                f"upsamplings' norms, but {self._name('norm')} is 'none'"
+            )
         check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
         if self.local_base_channels is not None:
             check_positive_int(
@@ -323,7 +333,7 @@ class OptimizerConfig(_Section):
 _ENHANCER_KEYS = ("num_enhancers", "local_base_channels", "num_blocks_local")
 # Generator fields added after the first release, with the value that reproduces the networks of
 # a checkpoint written before them.
-GENERATOR_FIELDS_ADDED = {"upsample": "transposed", "condition_skips": False}
+GENERATOR_FIELDS_ADDED = {"upsample": "transposed", "condition_skips": False, "label_modulation": 0}
 # Fields that fix the shapes of the networks: a checkpoint must agree on all of them.
 ARCHITECTURE_KEYS = (
     "num_classes",

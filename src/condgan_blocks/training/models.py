@@ -35,6 +35,7 @@ _GLOBAL_FIELDS = (
     "padding",
     "upsample",
     "condition_skips",
+    "label_modulation",
 )
 
 
@@ -179,6 +180,7 @@ def _global_generator(config: TrainingConfig) -> GlobalGenerator:
         padding=g.padding,
         upsample=g.upsample,
         condition_skips=g.condition_skips,
+        label_modulation=g.label_modulation,
         checkpoint_activations=g.checkpoint_activations,
     )
 

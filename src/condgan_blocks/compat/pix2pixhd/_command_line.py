@@ -384,11 +384,12 @@ def _train(options: dict[str, Any], rest: list[str], ignored: list[str]) -> list
     out: list[str] = []
     as_original = not resume and not {"--preset", "--smoke"} & given
     if as_original:  # the folder preset with the original's losses and generator (the preset
-        # adds a class-balanced L1 term, texture and skips of the condition)
+        # adds a class-balanced L1 term, texture, skips of the condition and modulated norms)
         out += ["--preset", "folder", *_set("training.losses.l1_weight", 0.0)]
         out += _set("training.losses.l1_class_balance", 0.0)
         out += _set("training.losses.texture_weight", 0.0)
         out += _set("training.generator.condition_skips", False)
+        out += _set("training.generator.label_modulation", 0)
         options = {**TRAIN_DEFAULTS, **options}
     named = "name" in options or "checkpoints_dir" in options
     if named or (as_original and "--output" not in given):
