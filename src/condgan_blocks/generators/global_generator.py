@@ -221,15 +221,19 @@ class GlobalGenerator(nn.Module):
             x, self.size_multiple, why=f"the generator downsamples {self.num_downsamples} times"
         )
         self._check_min_size(x)
-        condition = x
+        # The condition at each level's size (level k: 2**k times smaller), each pooled once:
+        # the skip of level k and the modulated norm of level k + 1 share it.
+        pooled = [x]
+        if self.condition_skips or self.label_modulation:
+            pooled += [F.avg_pool2d(x, 2**k) for k in range(1, len(self.upsamples) + 1)]
         x = self.stem(x)
         for down in self.downsamples:
             x = down(x)
         x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
         for level, up in zip(range(len(self.upsamples), 0, -1), self.upsamples, strict=True):
             if self.condition_skips:
-                x = _with_condition(x, F.avg_pool2d(condition, 2**level))
-            x = run_upsampling(up, x, _pooled(condition, level - 1, self.label_modulation))
+                x = _with_condition(x, pooled[level])
+            x = run_upsampling(up, x, pooled[level - 1] if self.label_modulation else pooled[0])
         return x
 
     @property
@@ -258,11 +262,6 @@ class GlobalGenerator(nn.Module):
         if self.head is None:
             return y
         return self.head(_with_condition(y, x) if self.condition_skips else y)
-
-
-def _pooled(condition: Tensor, level: int, needed: object) -> Tensor:
-    """``condition`` average-pooled by ``2 ** level`` if ``needed``, else as it is."""
-    return F.avg_pool2d(condition, 2**level) if needed and level > 0 else condition
 
 
 def _with_condition(features: Tensor, condition: Tensor) -> Tensor:

@@ -87,13 +87,16 @@ def _pooled_to(condition: Tensor, size: tuple[int, int]) -> Tensor:
     return F.avg_pool2d(condition, (height // size[0], width // size[1]))
 
 
-def check_label_modulation(label_modulation: object, norm: str) -> int:
-    """``label_modulation`` (hidden channels, 0 for off) as an int; it needs a norm to modulate."""
-    hidden = check_positive_int("label_modulation", label_modulation, minimum=0)
+def check_label_modulation(
+    label_modulation: object, norm: str, *, name: str = "label_modulation", norm_name: str = "norm"
+) -> int:
+    """``label_modulation`` (hidden channels, 0 for off) as an int; it needs a norm to modulate.
+    ``name`` and ``norm_name`` are the fields' names in the error messages."""
+    hidden = check_positive_int(name, label_modulation, minimum=0)
     if hidden and norm == "none":
         raise ValueError(
-            f"label_modulation={hidden} modulates the upsamplings' norms, but norm='none' has "
-            "none: use norm='instance' or label_modulation=0"
+            f"{name}={hidden} modulates the upsamplings' norms, but {norm_name}='none' has "
+            f"none: use {norm_name}='instance' or {name}=0"
         )
     return hidden
 

@@ -18,6 +18,7 @@ import torch
 from .._checks import check_bool, check_number, check_positive_int
 from ..layers._factory import NORMS, PADDINGS, check_choice
 from ..layers._groups import UPSAMPLES
+from ..layers.label_modulation import check_label_modulation
 from ..losses.adversarial import GAN_MODES
 from ..losses.class_balance import check_balance_power
 from .overrides import apply_overrides, check_config_key, parse_override
@@ -123,12 +124,12 @@ class GeneratorConfig(_Section):
         check_choice(self._name("padding"), self.padding, PADDINGS)
         check_choice(self._name("upsample"), self.upsample, UPSAMPLES)
         check_bool(self._name("condition_skips"), self.condition_skips)
-        check_positive_int(self._name("label_modulation"), self.label_modulation, minimum=0)
-        if self.label_modulation and self.norm == "none":
-            raise ValueError(
-                f"{self._name('label_modulation')}={self.label_modulation} modulates the "
-                f"upsamplings' norms, but {self._name('norm')} is 'none'"
-            )
+        check_label_modulation(
+            self.label_modulation,
+            self.norm,
+            name=self._name("label_modulation"),
+            norm_name=self._name("norm"),
+        )
         check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
         if self.local_base_channels is not None:
             check_positive_int(
