@@ -28,6 +28,11 @@ between texture statistics averaged over each class's region of the fake and the
 phase-free detail, horizontal and vertical differences, chroma detail) and
 ``--modulation-kernel K`` (the label-modulated norms' second convolution K x K instead of 3x3;
 with ``--set generator.label_modulation=N``).
+``--block-modulation N`` is the prototype of ``generator.label_modulation_blocks`` (a modulated
+second norm in every residual block; N hidden channels, with ``--set
+generator.label_modulation=M`` for the upsamplings). Every run scores one uniform draw of the
+bank's styles per batch (``ratio``, as all rows before 2026-11-29) and ``--style-draws`` draws by
+cluster population, pooled as ``evaluate`` pools them (``ratio_population``).
 See docs/quality.md.
 """
 
@@ -212,6 +217,42 @@ def use_modulation_kernel(kernel):
     LabelModulatedNorm.__init__ = patched_init
 
 
+def use_block_modulation(hidden):
+    """Prototype: a label-modulated norm (SPADE) as the second norm of every residual block
+    too, driven by the generator's input pooled to the blocks' size (with
+    ``--set generator.label_modulation=N`` the upsamplings keep theirs)."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    from condgan_blocks import GlobalGenerator, LabelModulatedNorm
+
+    class BlockNorm(nn.Module):
+        def __init__(self, norm, channels, condition_channels):
+            super().__init__()
+            self.modulated = LabelModulatedNorm(norm, channels, condition_channels, hidden=hidden)
+            self.condition = None
+
+        def forward(self, x):
+            return self.modulated(x, self.condition)
+
+    init, features = GlobalGenerator.__init__, GlobalGenerator.features
+
+    def patched_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        for block in self.blocks:
+            channels = block.conv2.out_channels
+            block.norm2 = BlockNorm(block.norm2, channels, self.in_channels)
+
+    def patched_features(self, x):
+        condition = F.avg_pool2d(x, 2**self.num_downsamples)
+        for block in self.blocks:
+            block.norm2.condition = condition
+        return features(self, x)
+
+    GlobalGenerator.__init__ = patched_init
+    GlobalGenerator.features = patched_features
+
+
 def region_statistics(images, one_hot):
     """(N, K, S) means over each image's pixels of each class of S texture statistics: the
     luminance's box detail, |horizontal| and |vertical| differences, the chroma's box detail
@@ -281,7 +322,11 @@ def main():
     p.add_argument("--full-resolution-block", action="store_true")
     p.add_argument("--modulation-kernel", type=int, default=0)
     p.add_argument("--region-texture", type=float, default=0.0)
+    p.add_argument("--block-modulation", type=int, default=0)
+    p.add_argument("--style-draws", type=int, default=4)
     a = p.parse_args()
+    if a.block_modulation:
+        use_block_modulation(a.block_modulation)
     if a.full_resolution_block:
         use_full_resolution_block()
     if a.modulation_kernel:
@@ -374,14 +419,27 @@ def main():
     fakes = []
     from condgan_blocks import Synthesizer
 
+    # The rows before 2026-11-29: one uniform draw of the bank's styles per batch, seeded with
+    # the batch's index ("generated", "ratio"). Since then also `--style-draws` draws by cluster
+    # population (the library's default), pooled as `evaluate` pools them ("ratio_population").
     synthesizer = Synthesizer(gen, 7, bank=bank, precision="auto")
+    val_batches = list(batches(val, len(val), 8))
+    pooled = ConfusionMatrix(7)
+    per_draw = [ConfusionMatrix(7) for _ in range(a.style_draws)]
     with torch.no_grad():
-        for i, b in enumerate(batches(val, len(val), 8)):
-            fake = synthesizer(b["label"], b["instance"], seed=i)  # bank styles seeded with i
+        for i, b in enumerate(val_batches):
+            uniform = bank.sample(b["instance"], b["label"], by_population=False,
+                                  generator=torch.Generator().manual_seed(i))  # fmt: skip
+            fake = synthesizer(b["label"], b["instance"], features=uniform)
             fakes.append(fake)
             for k, img in (("generated", fake), ("real", b["image"])):
                 mats[k].update(segment(seg, img), b["label"])
                 hfs[k].update(img.float())
+            for d, matrix in enumerate(per_draw):
+                drawn = synthesizer(b["label"], b["instance"], seed=d * len(val_batches) + i)
+                prediction = segment(seg, drawn)
+                matrix.update(prediction, b["label"])
+                pooled.update(prediction, b["label"])
     res = {k: mats[k].compute() for k in mats}
     from condgan_blocks.evaluation import per_class_iou
 
@@ -414,6 +472,12 @@ def main():
         "miou_gen": res["generated"]["mean_iou"],
         "miou_real": res["real"]["mean_iou"],
         "ratio": res["generated"]["mean_iou"] / res["real"]["mean_iou"],
+        "block_modulation": a.block_modulation,
+        "style_draws": a.style_draws,
+        "ratio_population": pooled.compute()["mean_iou"] / res["real"]["mean_iou"],
+        "ratio_population_per_draw": [
+            m.compute()["mean_iou"] / res["real"]["mean_iou"] for m in per_draw
+        ],
         "min_class_ratio": min(cls_ratio),
         "class_ratio": [round(c, 3) for c in cls_ratio],
     }

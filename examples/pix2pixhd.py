@@ -329,7 +329,7 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     config, device, settings = training.config, str(training.device), recipe["recipe"]
     val = data.dataset_from_settings(recipe["data"], args.split)
     count = len(val) if args.num is None else min(args.num, len(val))
-    smoke = bool(recipe["smoke"])
+    smoke, draws = bool(recipe["smoke"]), style_draws(args, settings)
     if config.image_input:  # no labels to segment: L1, PSNR, SSIM against the targets
         synthesizer, scores = Synthesizer.from_training(training), evaluation.ImagePairMeter()
         for batch in data.first_batches(val, count, args.batch_size):
@@ -352,22 +352,33 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     ignore, batches = config.ignore_index, data.first_batches(train_set, len(train_set), 16)
     colours = evaluation.mean_class_colours(batches, config.num_classes, ignore_index=ignore)
     synthesizer = Synthesizer.from_training(training, bank=load_run_bank(run, training))
+    # Styles drawn from the bank: several draws per scene steady the score (one without a bank).
+    draws = draws if synthesizer.bank is not None else 1
     kinds = ("generated", "real", "flat")
     scores = {k: evaluation.ConfusionMatrix(config.num_classes, ignore_index=ignore) for k in kinds}
+    per_draw = [evaluation.ConfusionMatrix(config.num_classes, ignore_index=ignore)
+                for _ in range(draws)]  # fmt: skip
     noise = {kind: evaluation.HighFrequencyMeter() for kind in kinds}
     fid_kid = evaluation.FidKidMeter.if_available(args.inception_weights, device=device)
+    num_batches = -(-count // args.batch_size)
     for offset, batch in enumerate(data.first_batches(val, count, args.batch_size)):
         label, instance = batch["label"], batch.get("instance", batch["label"])
         images = {
-            "generated": synthesizer(label, instance, seed=args.seed + offset),
             "real": batch["image"],
             "flat": evaluation.flat_colour_image(label, colours),
         }
         for kind, image in images.items():
             scores[kind].update(evaluation.segment(segmenter, image.to(device)).cpu(), label)
             noise[kind].update(image.float())
-        fid_kid.update(real=images["real"], fake=images["generated"])
-    results = evaluation.summarize_evaluation(scores, noise)
+        for draw, matrix in enumerate(per_draw):  # draw 0: the seeds of a one-draw evaluation
+            fake = synthesizer(label, instance, seed=args.seed + draw * num_batches + offset)
+            prediction = evaluation.segment(segmenter, fake.to(device)).cpu()
+            matrix.update(prediction, label)
+            scores["generated"].update(prediction, label)
+            noise["generated"].update(fake.float())
+            if draw == 0:
+                fid_kid.update(real=images["real"], fake=fake)
+    results = evaluation.summarize_evaluation(scores, noise, draws=per_draw)
     results["fid_kid"] = fid_kid.compute()  # or {"skipped": why}: no Inception weights file
     results.update(num_images=count, split=args.split, smoke=smoke)
     if getattr(val, "class_names", None):
@@ -379,6 +390,18 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if (run / STYLES_FILE).is_file():
         results["car_styles"] = json.loads((run / STYLES_FILE).read_text())
     return report_evaluation(run, results)
+
+
+def style_draws(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    """How many style draws `evaluate` scores: --style-draws, else the recipe's
+    ``style_draws`` (1 when a run's recipe predates it)."""
+    draws = args.style_draws if args.style_draws is not None else settings.get("style_draws", 1)
+    if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 64:
+        raise ValueError(
+            f"style draws must be an int in [1, 64] (--style-draws or recipe.style_draws), got "
+            f"{draws!r}"
+        )
+    return draws
 
 
 def report_evaluation(run: Path, results: dict[str, Any]) -> dict[str, Any]:
@@ -596,6 +619,8 @@ def subcommands(presets: dict[str, dict[str, Any]]) -> dict[str, tuple]:
             opt("--precision", "G's precision (auto: bf16 where fast)",
                 choices=("auto", "fp32", "bf16")),
             opt("--seed", "seed of styles and segmenter", type=int, default=0),
+            opt("--style-draws", "score this many random style draws of every scene, pooled "
+                "(default: the recipe's style_draws, 1 if unset)", type=int),
             DEVICE,
             opt("--inception-weights", "Inception-v3 FID weights "
                 "(pt_inception-2015-12-05-6726825d.pth) for FID and KID; default "

@@ -27,6 +27,7 @@ from .evaluation.report import (
     SMOKE_RUN_WARNING,
     format_class_ratios,
     format_ratio,
+    format_style_draws,
     format_times_real,
 )
 
@@ -399,7 +400,12 @@ RUN_GENERATED_FOLDER = "generated"
 RUN_GRIDS_FOLDER = "grids"
 RUN_LOSS_LOG = "metrics.jsonl"
 # metrics.json entries shown in the segmentation table and text, not as further scores.
-_SHOWN_SCORES = {"miou_ratio", "num_images", *(f"{k}_ratio" for k in HIGH_FREQUENCY_KEYS)}
+_SHOWN_SCORES = {
+    "miou_ratio",
+    "num_images",
+    "style_draws",
+    *(f"{k}_ratio" for k in HIGH_FREQUENCY_KEYS),
+}
 
 
 def _read_json(path: Path) -> dict:
@@ -427,7 +433,7 @@ def _evaluation_section(results: dict, metrics: Path, smoke: bool) -> ReportSect
             f"A segmentation network trained on real training images segments "
             f"{results.get('num_images', '?')} {results.get('split', '')} images (the paper's "
             f"Table 1 protocol). Generated / real mean IoU: "
-            f"{format_ratio(results.get('miou_ratio'))}."
+            f"{format_ratio(results.get('miou_ratio'))}{format_style_draws(results)}."
         )
         if all(f"{hf}_ratio" in results for hf in HIGH_FREQUENCY_KEYS):
             text.append(

@@ -124,7 +124,11 @@ def test_without_a_preset_train_behaves_as_the_original_train_py(capsys):
         "l1_class_balance": 0.0,
         "texture_weight": 0.0,
     }
-    assert config["training"]["generator"] == {"condition_skips": False, "label_modulation": 0}
+    assert config["training"]["generator"] == {
+        "condition_skips": False,
+        "label_modulation": 0,
+        "label_modulation_blocks": False,
+    }
     argv = translate_command_line(["train", "--name", "label2city_512p"])
     assert argv[argv.index("--output") + 1] == "checkpoints/label2city_512p"
 

@@ -19,6 +19,7 @@ from condgan_blocks.evaluation import (
     format_pair_scores,
     format_ratio,
     format_score_table,
+    format_style_draws,
     per_class_iou,
     summarize_evaluation,
 )
@@ -157,3 +158,29 @@ def test_text_report_of_image_pairs():
     line = "generated vs target, 3 val images: L1 0.2500 (on [-1, 1]), PSNR n/a dB, SSIM 0.5000"
     assert format_pair_scores(results) == line
     assert format_evaluation({**results, "warnings": ["w"]}).splitlines() == [line, "WARNING: w"]
+
+
+def test_summary_reports_every_style_draw_and_checks_that_they_add_up():
+    matrices, meters = _scored()
+    generator = torch.Generator().manual_seed(5)
+    labels = torch.randint(0, 3, (2, 1, 8, 8), generator=generator)
+    draws = [ConfusionMatrix(3), ConfusionMatrix(3)]
+    pooled = ConfusionMatrix(3)
+    for draw in draws:
+        prediction = torch.randint(0, 3, labels.shape, generator=generator)
+        draw.update(prediction, labels)
+        pooled.update(prediction, labels)
+    results = summarize_evaluation({**matrices, "generated": pooled}, meters, draws=draws)
+    real = results["real"]["mean_iou"]
+    assert results["style_draws"] == 2
+    assert results["miou_ratio_per_draw"] == pytest.approx(
+        [draw.compute()["mean_iou"] / real for draw in draws]
+    )
+    assert results["miou_ratio"] == pytest.approx(pooled.compute()["mean_iou"] / real)
+    low, high = sorted(results["miou_ratio_per_draw"])
+    assert format_style_draws(results) == f" (2 style draws pooled; per draw {low:.3f}-{high:.3f})"
+    assert format_style_draws(results) in format_evaluation(results)
+    with pytest.raises(ValueError, match=r"the 1 draws' matrices must add up"):
+        summarize_evaluation({**matrices, "generated": pooled}, meters, draws=draws[:1])
+    with pytest.raises(ValueError, match="at least one ConfusionMatrix"):
+        summarize_evaluation(matrices, meters, draws=[])

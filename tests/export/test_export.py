@@ -49,6 +49,22 @@ def _global_skips() -> GlobalGenerator:
     return net
 
 
+def _global_modulated_blocks() -> GlobalGenerator:
+    torch.manual_seed(0)
+    net = GlobalGenerator(
+        3,
+        base_channels=4,
+        num_downsamples=2,
+        num_blocks=1,
+        label_modulation=4,
+        label_modulation_blocks=True,
+    )
+    with torch.no_grad():  # a trained modulation: not the zero it starts at
+        for norm in [up.norm for up in net.upsamples] + [block.norm2 for block in net.blocks]:
+            norm.affine.weight.normal_(0.0, 0.3)
+    return net
+
+
 def _global_modulated() -> GlobalGenerator:
     torch.manual_seed(0)
     net = GlobalGenerator(3, base_channels=4, num_downsamples=2, num_blocks=1, label_modulation=4)
@@ -63,6 +79,7 @@ GENERATORS = {
     "local": _local,
     "global_skips": _global_skips,
     "global_modulated": _global_modulated,
+    "global_modulated_blocks": _global_modulated_blocks,
 }
 
 

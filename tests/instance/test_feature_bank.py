@@ -274,7 +274,7 @@ def test_load_rejects_corrupt_and_mismatched_files(tmp_path):
         arrays = dict(archive)
     for name, value, message in [
         ("center_counts", arrays["center_counts"] + 1, "centers has shape"),
-        ("format_version", np.array(2), "format_version 2"),
+        ("format_version", np.array(3), "format_version 3, this library reads 1 and 2"),
         ("centers", arrays["centers"].astype(object), "without unpickling|kind"),
         ("format", np.array("something else"), "no format marker"),
     ]:
@@ -474,3 +474,106 @@ def test_feature_map_and_fit_argument_errors_name_the_argument():
         FeatureBank(3).fit([1, 2])
     with pytest.raises(TypeError, match="n_clusters must be an int, got Tensor"):
         FeatureBank(3).fit(torch.zeros(4, 3))
+
+
+# -- drawing by cluster population ------------------------------------------------------------
+
+
+def skewed_bank() -> FeatureBank:
+    """Class 7: three instances near 0 and one at 10, so K = 2 gives populations 3 and 1."""
+    instances = torch.tensor([[[[7000, 7001, 7002, 7003]]]])
+    features = torch.tensor([[[[0.0, 0.1, -0.1, 10.0]]]])
+    bank = FeatureBank(1)
+    bank.add(features, instances)
+    return bank.fit(n_clusters=2, min_area=0.0, n_init=1)
+
+
+def cluster_shares(bank: FeatureBank, **options) -> torch.Tensor:
+    """Share of 4000 class-7 instances drawn from each of the class's centres."""
+    instances = torch.arange(4000).view(1, 1, 40, 100)
+    labels = torch.full_like(instances, 7)
+    out = bank.sample(instances, labels, generator=torch.Generator().manual_seed(0), **options)
+    centers = bank.centers[7][:, 0]
+    chosen = (out[0, 0].reshape(-1, 1) == centers).float().argmax(1)
+    return torch.bincount(chosen, minlength=centers.numel()).float() / chosen.numel()
+
+
+def test_fit_keeps_each_centre_population():
+    bank = fitted_bank(n_clusters=2)
+    records = bank.records()
+    for label, centers in bank.centers.items():
+        rows = records["features"][records["classes"] == label].double().numpy()
+        kmeans = KMeans(n_clusters=centers.shape[0], random_state=0, n_init=1).fit(rows)
+        expected = np.bincount(kmeans.labels_, minlength=centers.shape[0])
+        assert bank.populations[label].tolist() == expected.tolist()
+        assert int(bank.populations[label].sum()) == rows.shape[0]
+    assert sorted(skewed_bank().populations[7].tolist()) == [1, 3]
+
+
+def test_sample_draws_centres_in_proportion_to_their_populations():
+    bank = skewed_bank()
+    populations = bank.populations[7].double()
+    weighted = cluster_shares(bank)
+    assert torch.allclose(weighted.double(), populations / populations.sum(), atol=0.03)
+    uniform = cluster_shares(bank, by_population=False)
+    assert torch.allclose(uniform, torch.full_like(uniform, 0.5), atol=0.03)
+    choices = {7000: int(populations.argmin())}  # a chosen centre is kept whatever its share
+    chosen = bank.feature_map(torch.tensor([[[[7000, 7001]]]]), choices)
+    assert chosen[0, 0, 0, 0] == bank.centers[7][choices[7000], 0]
+
+
+def test_sample_never_draws_an_empty_cluster_and_checks_the_flag(tmp_path):
+    bank = skewed_bank()
+    bank.save(tmp_path / "bank.npz")
+    with np.load(tmp_path / "bank.npz") as archive:
+        arrays = dict(archive)
+    arrays["center_populations"] = np.where(arrays["center_populations"] == 1, 0, 5)
+    np.savez(tmp_path / "empty_cluster.npz", **arrays)
+    loaded = FeatureBank.load(tmp_path / "empty_cluster.npz")
+    assert cluster_shares(loaded)[loaded.populations[7] == 0].item() == 0.0
+    with pytest.raises(TypeError, match="by_population must be a bool, got 1"):
+        bank.sample(torch.tensor([[[[7000]]]]), by_population=1)
+
+
+def test_populations_survive_save_and_load_and_old_files_draw_uniformly(tmp_path):
+    bank = skewed_bank()
+    bank.save(tmp_path / "bank.npz")
+    loaded = FeatureBank.load(tmp_path / "bank.npz")
+    assert {k: v.tolist() for k, v in loaded.populations.items()} == {
+        k: v.tolist() for k, v in bank.populations.items()
+    }
+    assert torch.equal(cluster_shares(loaded), cluster_shares(bank))
+    with np.load(tmp_path / "bank.npz") as archive:
+        arrays = dict(archive)
+    del arrays["center_populations"]
+    np.savez(tmp_path / "version1.npz", **{**arrays, "format_version": np.array(1)})
+    old = FeatureBank.load(tmp_path / "version1.npz")
+    assert old.populations == {}
+    assert torch.equal(cluster_shares(old), cluster_shares(bank, by_population=False))
+    np.save(tmp_path / "original.npy", {7: bank.centers[7].numpy()})  # keeps no populations
+    unknown = FeatureBank.from_pix2pixhd_npy(tmp_path / "original.npy", allow_pickle=True)
+    assert unknown.populations == {}
+    unknown.save(tmp_path / "unknown.npz")
+    assert FeatureBank.load(tmp_path / "unknown.npz").populations == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: -p, "one count >= 0 per centre"),
+        (lambda p: p * 0, "must sum to at least 1"),
+        (lambda p: p[:1], r"must be empty or as long as centers"),
+    ],
+)
+def test_load_refuses_bad_populations(tmp_path, change, message):
+    skewed_bank().save(tmp_path / "bank.npz")
+    with np.load(tmp_path / "bank.npz") as archive:
+        arrays = dict(archive)
+    arrays["center_populations"] = change(arrays["center_populations"])
+    np.savez(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        FeatureBank.load(tmp_path / "broken.npz")
+    del arrays["center_populations"]
+    np.savez(tmp_path / "missing.npz", **arrays)  # a version-2 file must hold them
+    with pytest.raises(ValueError, match=r"missing arrays \['center_populations'\]"):
+        FeatureBank.load(tmp_path / "missing.npz")

@@ -232,3 +232,22 @@ def test_evaluation_measures_high_frequency_energy(smoke_run, capsys):
     results = recipe_main(["evaluate", "--run", str(out), "--device", "cpu"])
     assert line in capsys.readouterr().out
     assert results["luminance_hf_ratio"] == pytest.approx(metrics["luminance_hf_ratio"])
+
+
+def test_evaluate_pools_style_draws_and_checks_their_number(smoke_run, capsys):
+    out, _ = smoke_run
+    command = ["evaluate", "--run", str(out), "--device", "cpu"]
+    one = recipe_main([*command, "--style-draws", "1"])
+    three = recipe_main([*command, "--style-draws", "3"])
+    assert (one["style_draws"], three["style_draws"]) == (1, 3)
+    assert len(three["miou_ratio_per_draw"]) == 3
+    # draw 0 uses the seeds of a one-draw evaluation; the real and flat images are scored once
+    assert three["miou_ratio_per_draw"][0] == pytest.approx(one["miou_ratio"])
+    assert three["real"] == one["real"]
+    assert three["flat"] == one["flat"]
+    assert "(3 style draws pooled; per draw " in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"style draws must be an int in \[1, 64\].*got 0"):
+        recipe_main([*command, "--style-draws", "0"])
+    recipe = json.loads((out / "recipe.json").read_text())
+    default = recipe_main(command)  # the preset's style_draws, and the fixture's metrics again
+    assert default["style_draws"] == recipe["recipe"].get("style_draws", 1)

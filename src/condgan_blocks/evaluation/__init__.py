@@ -67,6 +67,7 @@ from .report import (
     format_pair_scores,
     format_ratio,
     format_score_table,
+    format_style_draws,
     summarize_evaluation,
 )
 from .segmenter import (
@@ -101,6 +102,7 @@ __all__ = [
     "format_pair_scores",
     "format_ratio",
     "format_score_table",
+    "format_style_draws",
     "frechet_distance",
     "frechet_distance_from_statistics",
     "high_frequency_energy",

@@ -33,6 +33,7 @@ from ..layers._groups import (
 from ..layers.label_modulation import (
     LabelModulatedNorm,
     check_label_modulation,
+    check_modulated_blocks,
     label_modulation_parameters,
     run_upsampling,
 )
@@ -50,6 +51,7 @@ def global_generator_size(
     include_head: bool = True,
     condition_skips: bool = False,
     label_modulation: int = 0,
+    label_modulation_blocks: bool = False,
 ) -> tuple[int, int]:
     """``(widest layer's channels, parameter count)`` of a ``GlobalGenerator``, unbuilt.
 
@@ -70,6 +72,8 @@ def global_generator_size(
         total += sum(
             label_modulation_parameters(w // 2, in_channels, label_modulation) for w in widths[1:]
         )
+    if label_modulation and label_modulation_blocks:
+        total += num_blocks * label_modulation_parameters(widths[-1], in_channels, label_modulation)
     if include_head:
         total += image_head_parameters(base_channels + skip, out_channels)
     return widest, total
@@ -112,15 +116,21 @@ class GlobalGenerator(nn.Module):
             and shift per pixel and channel after the norm. It starts as the plain norm (its
             last convolution is zero) and adds the keys ``upsamples.N.norm.shared.*`` and
             ``upsamples.N.norm.affine.*``; 0 (the original's layout) by default. Needs a norm.
+        label_modulation_blocks: Modulate the second norm of every residual block too (the
+            input pooled to the bottleneck's size, ``label_modulation`` hidden channels): the
+            labels then steer the bottleneck as well as the decoder. Adds the keys
+            ``blocks.N.norm2.shared.*`` and ``blocks.N.norm2.affine.*``; False by default.
+            Needs ``label_modulation`` > 0.
         checkpoint_activations: Recompute the residual blocks' activations in backward instead of
             storing them (same results, lower peak memory, about one more forward of the blocks).
 
     Raises:
         TypeError: If a size is not an int or a flag not a bool.
         ValueError: If a size is out of range (or ``label_modulation`` is on with
-            ``norm="none"``), including an architecture whose widest layer
-            (``base_channels * 2**num_downsamples``) exceeds 2**16 channels or whose parameter
-            count exceeds 2**34; this is checked before anything is allocated.
+            ``norm="none"``, or ``label_modulation_blocks`` without it), including an
+            architecture whose widest layer (``base_channels * 2**num_downsamples``) exceeds
+            2**16 channels or whose parameter count exceeds 2**34; this is checked before
+            anything is allocated.
 
     Shape:
         - Input: (N, in_channels, H, W), H and W multiples of ``2 ** num_downsamples``.
@@ -152,6 +162,7 @@ class GlobalGenerator(nn.Module):
         condition_skips: bool = False,
         checkpoint_activations: bool = False,
         label_modulation: int = 0,
+        label_modulation_blocks: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -166,6 +177,9 @@ class GlobalGenerator(nn.Module):
         self.condition_skips = check_bool("condition_skips", condition_skips)
         self.checkpoint_activations = check_bool("checkpoint_activations", checkpoint_activations)
         self.label_modulation = check_label_modulation(label_modulation, self.norm)
+        self.label_modulation_blocks = check_modulated_blocks(
+            label_modulation_blocks, self.label_modulation
+        )
         check_architecture_size(
             "GlobalGenerator",
             *global_generator_size(
@@ -178,6 +192,7 @@ class GlobalGenerator(nn.Module):
                 include_head=include_head,
                 condition_skips=condition_skips,
                 label_modulation=self.label_modulation,
+                label_modulation_blocks=self.label_modulation_blocks,
             ),
             hint="in_channels, out_channels, base_channels, num_downsamples or num_blocks (the "
             "widest inner layer has base_channels * 2**num_downsamples channels)",
@@ -187,8 +202,16 @@ class GlobalGenerator(nn.Module):
         widths = [base_channels * 2**i for i in range(num_downsamples + 1)]
         self.stem = stem(in_channels, base_channels, norm)
         self.downsamples = nn.ModuleList(downsampling(w, norm) for w in widths[:-1])
+        block_modulation = self.label_modulation if self.label_modulation_blocks else 0
         self.blocks = nn.ModuleList(
-            ResnetBlock(widths[-1], norm=norm, padding=padding) for _ in range(num_blocks)
+            ResnetBlock(
+                widths[-1],
+                norm=norm,
+                padding=padding,
+                label_modulation=block_modulation,
+                condition_channels=in_channels if block_modulation else 0,
+            )
+            for _ in range(num_blocks)
         )
         self.upsamples = nn.ModuleList(
             upsampling(w + skip, norm, w // 2, mode=upsample, padding=padding)
@@ -223,13 +246,17 @@ class GlobalGenerator(nn.Module):
         self._check_min_size(x)
         # The condition at each level's size (level k: 2**k times smaller), each pooled once:
         # the skip of level k and the modulated norm of level k + 1 share it.
+        # The modulated blocks take the coarsest, pooled[num_downsamples].
         pooled = [x]
         if self.condition_skips or self.label_modulation:
             pooled += [F.avg_pool2d(x, 2**k) for k in range(1, len(self.upsamples) + 1)]
         x = self.stem(x)
         for down in self.downsamples:
             x = down(x)
-        x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
+        condition = pooled[-1] if self.label_modulation_blocks and self.blocks else None
+        x = run_blocks(
+            self.blocks, x, checkpointed=self.checkpoint_activations, condition=condition
+        )
         for level, up in zip(range(len(self.upsamples), 0, -1), self.upsamples, strict=True):
             if self.condition_skips:
                 x = _with_condition(x, pooled[level])

@@ -34,6 +34,7 @@ from ..layers._groups import (
 from ..layers.label_modulation import (
     LabelModulatedNorm,
     check_label_modulation,
+    check_modulated_blocks,
     label_modulation_parameters,
     run_upsampling,
 )
@@ -52,10 +53,13 @@ def _stage_parameters(
     out_channels: int | None,
     condition_skips: bool = False,
     label_modulation: int = 0,
+    label_modulation_blocks: bool = False,
 ) -> int:
     skip = in_channels if condition_skips else 0
     total = stem_parameters(in_channels, width, norm) + downsampling_parameters(width, norm)
     total += num_blocks * resnet_block_parameters(2 * width, norm)
+    if label_modulation and label_modulation_blocks:
+        total += num_blocks * label_modulation_parameters(2 * width, in_channels, label_modulation)
     total += upsampling_parameters(2 * width + skip, norm, width)
     if label_modulation:
         total += label_modulation_parameters(width, in_channels, label_modulation)
@@ -76,6 +80,7 @@ def local_enhancer_size(
     norm: str,
     condition_skips: bool = False,
     label_modulation: int = 0,
+    label_modulation_blocks: bool = False,
 ) -> tuple[int, int]:
     """``(widest layer's channels, parameter count)`` of a ``LocalEnhancer``, unbuilt.
 
@@ -92,6 +97,7 @@ def local_enhancer_size(
         include_head=False,
         condition_skips=condition_skips,
         label_modulation=label_modulation,
+        label_modulation_blocks=label_modulation_blocks,
     )
     widest = max(widest, 2 * coarsest_width)
     if widest > MAX_CHANNELS:
@@ -102,7 +108,14 @@ def local_enhancer_size(
         width = base_channels * 2 ** (num_enhancers - k)
         head = out_channels if k == num_enhancers else None
         total += _stage_parameters(
-            in_channels, width, num_blocks_local, norm, head, condition_skips, label_modulation
+            in_channels,
+            width,
+            num_blocks_local,
+            norm,
+            head,
+            condition_skips,
+            label_modulation,
+            label_modulation_blocks,
         )
     return widest, total
 
@@ -126,6 +139,9 @@ class EnhancerStage(nn.Module):
         label_modulation: Hidden channels of a
             [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm] in the
             upsampling, modulated by this stage's input; 0 (off) by default. Needs a norm.
+        label_modulation_blocks: Modulate the second norm of every residual block too, by
+            this stage's input pooled by 2; see
+            [`GlobalGenerator`][condgan_blocks.GlobalGenerator]. Needs ``label_modulation``.
 
     Raises:
         TypeError: If a size is not an int.
@@ -155,6 +171,7 @@ class EnhancerStage(nn.Module):
         out_channels: int | None = None,
         condition_skips: bool = False,
         label_modulation: int = 0,
+        label_modulation_blocks: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -162,6 +179,9 @@ class EnhancerStage(nn.Module):
         check_count("num_blocks", num_blocks)
         check_choice("norm", norm, NORMS)
         self.label_modulation = check_label_modulation(label_modulation, norm)
+        self.label_modulation_blocks = check_modulated_blocks(
+            label_modulation_blocks, self.label_modulation
+        )
         check_choice("padding", padding, PADDINGS)
         check_choice("upsample", upsample, UPSAMPLES)
         if out_channels is not None:
@@ -178,12 +198,21 @@ class EnhancerStage(nn.Module):
                 out_channels,
                 condition_skips,
                 self.label_modulation,
+                self.label_modulation_blocks,
             ),
             hint="in_channels, width, out_channels or num_blocks",
         )
         self.front = nn.Sequential(stem(in_channels, width, norm), downsampling(width, norm))
+        block_modulation = self.label_modulation if self.label_modulation_blocks else 0
         self.blocks = nn.ModuleList(
-            ResnetBlock(2 * width, norm=norm, padding=padding) for _ in range(num_blocks)
+            ResnetBlock(
+                2 * width,
+                norm=norm,
+                padding=padding,
+                label_modulation=block_modulation,
+                condition_channels=in_channels if block_modulation else 0,
+            )
+            for _ in range(num_blocks)
         )
         skip = in_channels if condition_skips else 0
         self.up = upsampling(2 * width + skip, norm, width, mode=upsample, padding=padding)
@@ -194,15 +223,24 @@ class EnhancerStage(nn.Module):
         self.head = None if out_channels is None else image_head(width + skip, out_channels)
         self.checkpoint_activations = False
 
+    @property
+    def blocks_modulated(self) -> bool:
+        """Whether the residual blocks are label-modulated (and there are any)."""
+        return self.label_modulation_blocks and len(self.blocks) > 0
+
     def forward(self, image: Tensor, coarser: Tensor) -> Tensor:
         check_image_batch(image, self.in_channels, name="image")
         check_image_batch(coarser, 2 * self.width, name="coarser")
         check_input_dtype(image, self.front[0].conv.bias, name="image")
         check_input_dtype(coarser, self.front[0].conv.bias, name="coarser")
         x = self.front(image) + coarser
-        x = run_blocks(self.blocks, x, checkpointed=self.checkpoint_activations)
+        pooled = F.avg_pool2d(image, 2) if self.condition_skips or self.blocks_modulated else None
+        condition = pooled if self.blocks_modulated else None
+        x = run_blocks(
+            self.blocks, x, checkpointed=self.checkpoint_activations, condition=condition
+        )
         if self.condition_skips:
-            x = _with_condition(x, F.avg_pool2d(image, 2))
+            x = _with_condition(x, pooled)
         x = run_upsampling(self.up, x, image)
         if self.head is None:
             return x
@@ -244,6 +282,9 @@ class LocalEnhancer(nn.Module):
             [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm] (SPADE) in every
             upsampling of the global generator and the enhancers; 0 (off, the original's
             layout) by default. Needs a norm.
+        label_modulation_blocks: Modulate the second norm of every residual block of the
+            global generator and the enhancers too; False by default. Needs
+            ``label_modulation``.
         checkpoint_activations: Recompute residual-block activations in backward.
 
     Raises:
@@ -284,6 +325,7 @@ class LocalEnhancer(nn.Module):
         condition_skips: bool = False,
         checkpoint_activations: bool = False,
         label_modulation: int = 0,
+        label_modulation_blocks: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -302,6 +344,9 @@ class LocalEnhancer(nn.Module):
         check_choice("global_upsample", global_upsample, UPSAMPLES)
         self.condition_skips = check_bool("condition_skips", condition_skips)
         self.label_modulation = check_label_modulation(label_modulation, norm)
+        self.label_modulation_blocks = check_modulated_blocks(
+            label_modulation_blocks, self.label_modulation
+        )
         check_bool("checkpoint_activations", checkpoint_activations)
         coarsest_width = base_channels * 2 ** (num_enhancers - 1)
         if global_base_channels is None:
@@ -321,6 +366,7 @@ class LocalEnhancer(nn.Module):
                 norm,
                 condition_skips,
                 self.label_modulation,
+                self.label_modulation_blocks,
             ),
             hint="in_channels, out_channels, base_channels, num_enhancers (the coarsest enhancer "
             "has base_channels * 2**num_enhancers channels), global_base_channels, "
@@ -340,6 +386,7 @@ class LocalEnhancer(nn.Module):
             include_head=False,
             condition_skips=condition_skips,
             label_modulation=self.label_modulation,
+            label_modulation_blocks=self.label_modulation_blocks,
         )
         self.bridge = (
             nn.Identity()
@@ -358,6 +405,7 @@ class LocalEnhancer(nn.Module):
                 out_channels=out_channels if k == num_enhancers - 1 else None,
                 condition_skips=condition_skips,
                 label_modulation=self.label_modulation,
+                label_modulation_blocks=self.label_modulation_blocks,
             )
             for k, width in enumerate(widths)
         )
@@ -430,7 +478,8 @@ class LocalEnhancer(nn.Module):
         """Grow a trained global generator into an enhancer model, keeping its weights.
 
         The enhancers get skips of the condition and label-modulated norms when ``generator``
-        has them (``generator.condition_skips``, ``generator.label_modulation``).
+        has them (``generator.condition_skips``, ``generator.label_modulation``,
+        ``generator.label_modulation_blocks``).
 
         Args:
             generator: A trained [`GlobalGenerator`][condgan_blocks.GlobalGenerator]; its head
@@ -471,6 +520,7 @@ class LocalEnhancer(nn.Module):
             global_upsample=generator.upsample,
             condition_skips=generator.condition_skips,
             label_modulation=generator.label_modulation,
+            label_modulation_blocks=generator.label_modulation_blocks,
         )
         # Move first, then copy: loading into a float32 model would round float64 weights.
         reference = next(generator.parameters())

@@ -7,12 +7,14 @@ plain arrays only and read with ``allow_pickle=False``, so loading never runs co
 name                          dtype        content
 ============================  ===========  ====================================================
 ``format``                    str          ``"condgan_blocks.FeatureBank"``
-``format_version``            int64, ()    ``1``
+``format_version``            int64, ()    ``2`` (``1`` files, without populations, still load)
 ``feature_channels``          int64, ()    C
 ``class_divisor``             int64, ()    the Cityscapes id divisor (1000)
 ``center_classes``            int64, (K,)  classes with centres, strictly ascending
 ``center_counts``             int64, (K,)  number of centres of each class, >= 1
 ``centers``                   float32      (sum of counts, C): the centres, class after class
+``center_populations``        int64        (sum of counts,) instances nearest each centre, >= 0,
+                                           each class's sum >= 1; or (0,): unknown (version 2)
 ``record_classes``            int64, (M,)  class of every recorded instance
 ``record_features``           float32      (M, C): its feature vector
 ``record_pixels``             int64, (M,)  its number of pixels
@@ -36,7 +38,8 @@ from .._files.archive import check_input_file, fail, open_zip, verify_members
 from .._files.atomic import atomic_write
 
 FORMAT = "condgan_blocks.FeatureBank"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_ADDED_IN_VERSION_2 = frozenset({"center_populations"})
 _WHAT = "FeatureBank file"
 _SUFFIX = ".npy"
 _MAX_ITEMSIZE = 4 * len(FORMAT)  # the longest dtype of the schema: the marker string
@@ -50,6 +53,7 @@ _SCHEMA: dict[str, tuple[str, type, int]] = {
     "center_classes": ("iu", np.int64, 1),
     "center_counts": ("iu", np.int64, 1),
     "centers": ("f", np.float32, 2),
+    "center_populations": ("iu", np.int64, 1),
     "record_classes": ("iu", np.int64, 1),
     "record_features": ("f", np.float32, 2),
     "record_pixels": ("iu", np.int64, 1),
@@ -93,14 +97,23 @@ def read_bank_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         infos = {info.filename.removesuffix(_SUFFIX): info for info in members}
         if "format" not in infos or _read_member(path, archive, infos["format"]) != FORMAT:
             raise _fail(path, f"it has no format marker {FORMAT!r}")
+        if "format_version" not in infos:
+            raise _fail(path, "it has no format_version")
+        version = int(_read_member(path, archive, infos["format_version"]))
+        if version not in (1, FORMAT_VERSION):
+            raise _fail(
+                path, f"format_version {version}, this library reads 1 and {FORMAT_VERSION}"
+            )
+        schema = {n: v for n, v in _SCHEMA.items() if version > 1 or n not in _ADDED_IN_VERSION_2}
         names = set(infos)
-        if names != set(_SCHEMA) or any(not info.filename.endswith(_SUFFIX) for info in members):
+        if names != set(schema) or any(not info.filename.endswith(_SUFFIX) for info in members):
             raise _fail(
                 path,
-                f"missing arrays {sorted(set(_SCHEMA) - names)}, unexpected arrays "
-                f"{sorted(names - set(_SCHEMA))}",
+                f"missing arrays {sorted(set(schema) - names)}, unexpected arrays "
+                f"{sorted(names - set(schema))}",
             )
-        shapes = {name: _read_header(path, archive, infos[name])[0] for name in _SCHEMA}
+        shapes = {name: _read_header(path, archive, infos[name])[0] for name in schema}
+        shapes.setdefault("center_populations", (0,))
         _check_shapes(path, shapes)
         channels = int(_read_member(path, archive, infos["feature_channels"]))
         if shapes["centers"][1] != channels:
@@ -110,8 +123,9 @@ def read_bank_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 f"feature_channels says {channels}",
             )
         verify_members(checked, _WHAT, archive, members)
-        raw = {name: _read_member(path, archive, infos[name]) for name in _SCHEMA}
+        raw = {name: _read_member(path, archive, infos[name]) for name in schema}
 
+    raw.setdefault("center_populations", np.zeros(0, dtype=np.int64))  # version 1: unknown
     arrays = {name: raw[name].astype(dtype) for name, (_, dtype, _) in _SCHEMA.items()}
     _check_contents(path, arrays)
     return arrays
@@ -169,6 +183,12 @@ def _check_shapes(path: str, shapes: dict[str, tuple[int, ...]]) -> None:
             f"center_classes {shapes['center_classes']} and center_counts "
             f"{shapes['center_counts']} differ",
         )
+    if shapes["center_populations"][0] not in (0, shapes["centers"][0]):
+        raise _fail(
+            path,
+            f"center_populations {shapes['center_populations']} must be empty or as long as "
+            f"centers {shapes['centers']}",
+        )
     if shapes["centers"][1] != shapes["record_features"][1]:
         raise _fail(
             path,
@@ -193,9 +213,6 @@ def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
 
 
 def _check_contents(path: str, a: dict[str, np.ndarray]) -> None:
-    version = int(a["format_version"])
-    if version != FORMAT_VERSION:
-        raise _fail(path, f"format_version {version}, this library reads {FORMAT_VERSION}")
     channels = int(a["feature_channels"])
     if channels < 1 or int(a["class_divisor"]) < 1:
         raise _fail(
@@ -215,6 +232,13 @@ def _check_contents(path: str, a: dict[str, np.ndarray]) -> None:
             f"centers has shape {centers.shape}, expected ({int(counts.sum())}, {channels}) "
             "from center_counts and feature_channels",
         )
+    populations = a["center_populations"]
+    if populations.size:
+        if populations.shape != (centers.shape[0],) or populations.min() < 0:
+            raise _fail(path, "center_populations must be empty or one count >= 0 per centre")
+        starts = np.cumsum(counts) - counts
+        if np.add.reduceat(populations, starts).min() < 1:
+            raise _fail(path, "the center_populations of every class must sum to at least 1")
     num = a["record_classes"].shape[0]
     shapes = {name: a[name].shape for name in _SCHEMA if name.startswith("record_")}
     expected = {name: (num, channels) if name == "record_features" else (num,) for name in shapes}

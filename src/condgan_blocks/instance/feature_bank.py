@@ -74,6 +74,7 @@ class FeatureBank:
         self.class_divisor = check_positive_int("class_divisor", class_divisor)
         self._records: list[dict[str, Tensor]] = []
         self._centers: dict[int, Tensor] = {}
+        self._populations: dict[int, Tensor] = {}
 
     def __repr__(self) -> str:
         return (
@@ -184,7 +185,10 @@ class FeatureBank:
         relative area (pixels / (H * W)) is not above ``min_area`` are skipped: this is the
         original's rule, which keeps rows with ``pixels / (H * W // 32) > 0.5``, and with the
         default ``min_area=1/64`` it selects the same instances whenever H * W is a multiple of
-        32. Classes left without instances get no centres. Replaces previous centres.
+        32. Classes left without instances get no centres. Replaces previous centres. The
+        number of clustered instances nearest each centre is kept as its population
+        ([`populations`][condgan_blocks.instance.feature_bank.FeatureBank.populations]), which
+        [`sample`][condgan_blocks.instance.feature_bank.FeatureBank.sample] draws by.
 
         Args:
             n_clusters: K, the most centres per class.
@@ -226,19 +230,31 @@ class FeatureBank:
                 f"min_area={min_area} of its image; lower min_area"
             )
         classes, features = records["classes"][keep], records["features"][keep]
-        centers = {}
+        centers, populations = {}, {}
         for label in classes.unique().tolist():
             rows = features[classes == label].to(torch.float64).numpy()
             k = min(n_clusters, rows.shape[0])
             kmeans = KMeans(n_clusters=k, random_state=seed, n_init=n_init).fit(rows)
             centers[label] = torch.from_numpy(kmeans.cluster_centers_).to(torch.float32)
-        self._centers = centers
+            populations[label] = torch.from_numpy(np.bincount(kmeans.labels_, minlength=k))
+        self._centers, self._populations = centers, populations
         return self
 
     @property
     def centers(self) -> dict[int, Tensor]:
         """``{class: (k, C) float32 tensor}``, ascending classes; copies, so edits do not leak."""
         return {label: centers.clone() for label, centers in sorted(self._centers.items())}
+
+    @property
+    def populations(self) -> dict[int, Tensor]:
+        """``{class: (k,) int64 tensor}``: how many clustered instances each centre stands for.
+
+        Set by [`fit`][condgan_blocks.instance.feature_bank.FeatureBank.fit] (K-means' cluster
+        sizes) and kept by ``save``/``load``. Empty when unknown: banks imported with
+        [`from_pix2pixhd_npy`][condgan_blocks.instance.feature_bank.FeatureBank.from_pix2pixhd_npy]
+        (the original keeps no sizes) or saved in the first file format. Copies.
+        """
+        return {label: sizes.clone() for label, sizes in sorted(self._populations.items())}
 
     # -- sampling ---------------------------------------------------------------------------
 
@@ -248,8 +264,18 @@ class FeatureBank:
         labels: Tensor | None = None,
         *,
         generator: torch.Generator | None = None,
+        by_population: bool = True,
     ) -> Tensor:
         """A feature map in which every instance gets a random centre of its class.
+
+        Each centre is drawn with probability proportional to its
+        [`populations`][condgan_blocks.instance.feature_bank.FeatureBank.populations] entry:
+        styles come as often as they came in the training data, and a centre that stands for a
+        few odd instances is drawn rarely. With ``by_population=False``, or for a bank without
+        populations, every centre of the class is equally likely, as in the original (whose
+        recipe draws with ``np.random.randint``). On the demo's scenes drawing by population
+        moved the generated / real mIoU by -0.001 to +0.025 over four trained runs (+0.010 on
+        average; docs/quality.md).
 
         Vectorised: one uniform number is drawn per (image, id-table column) with ``generator``
         (same generator state, same maps: same result), turned into a centre per instance and
@@ -260,6 +286,8 @@ class FeatureBank:
             instances: Instance map of shape (N, 1, H, W) or (N, H, W).
             labels: Optional label map of the same size giving every instance's class.
             generator: Random generator on the instances' device.
+            by_population: Draw centres in proportion to their populations (default) or
+                uniformly.
 
         Returns:
             Float32 tensor of shape (N, C, H, W) on the instances' device, constant inside every
@@ -268,7 +296,7 @@ class FeatureBank:
         Raises:
             ValueError: If the bank has no centres, or the maps are invalid.
         """
-        return self._feature_map(instances, labels, None, generator)
+        return self._feature_map(instances, labels, None, generator, by_population)
 
     def feature_map(
         self,
@@ -277,6 +305,7 @@ class FeatureBank:
         labels: Tensor | None = None,
         *,
         generator: torch.Generator | None = None,
+        by_population: bool = True,
     ) -> Tensor:
         """A feature map with user-chosen centres: the paper's per-object style control.
 
@@ -287,6 +316,7 @@ class FeatureBank:
                 [`sample`][condgan_blocks.instance.feature_bank.FeatureBank.sample].
             labels: Optional label map of the same size giving every instance's class.
             generator: Random generator for the sampled instances.
+            by_population: How the instances not named are drawn (see ``sample``).
 
         Returns:
             Float32 tensor of shape (N, C, H, W) on the instances' device.
@@ -306,7 +336,7 @@ class FeatureBank:
                     raise ValueError(f"choices: {what} must be >= 0, got {value}")
                 if value >= _INT64_BOUND:
                     raise ValueError(f"choices: {what} must be < 2**63 (int64), got {value}")
-        return self._feature_map(instances, labels, dict(choices), generator)
+        return self._feature_map(instances, labels, dict(choices), generator, by_population)
 
     def _feature_map(
         self,
@@ -314,7 +344,10 @@ class FeatureBank:
         labels: Tensor | None,
         choices: dict[int, int] | None,
         generator: torch.Generator | None,
+        by_population: bool,
     ) -> Tensor:
+        if not isinstance(by_population, bool):
+            raise TypeError(f"by_population must be a bool, got {by_population!r}")
         if not self._centers:
             raise ValueError("the FeatureBank has no cluster centres: call fit() or load() first")
         instances = check_instance_map(instances)
@@ -332,7 +365,10 @@ class FeatureBank:
         found = bank_classes[slot] == classes
         size = torch.where(found, sizes[slot], 1)
         draw = torch.rand(classes.shape, generator=generator, device=device)
-        cluster = torch.minimum((draw * size).to(torch.int64), size - 1)
+        if by_population and self._populations:
+            cluster = self._cluster_by_population(bank_classes.tolist(), slot, draw, size)
+        else:
+            cluster = torch.minimum((draw * size).to(torch.int64), size - 1)
         keys = table.keys()
         present = table.counts(keys) > 0
         if choices:
@@ -350,6 +386,23 @@ class FeatureBank:
         batch, _, height, width = instances.shape
         out = slot_values.index_select(1, keys)  # (C, N * H * W): the pixels in keys' order
         return rearrange(out, "c (n h w) -> n c h w", n=batch, h=height, w=width).contiguous()
+
+    def _cluster_by_population(
+        self, bank_classes: list[int], slot: Tensor, draw: Tensor, size: Tensor
+    ) -> Tensor:
+        """The cluster of every (image, id-table column) by inverse-CDF sampling: the number of
+        its class's cumulative population shares that are <= its uniform draw."""
+        widest = max(self._centers[label].shape[0] for label in bank_classes)
+        # Past a class's last centre the share is 2: never <= a draw in [0, 1).
+        cumulative = torch.full((len(bank_classes), widest), 2.0, dtype=torch.float64)
+        for row, label in enumerate(bank_classes):
+            counts = self._populations[label].to(torch.float64)
+            shares = counts.cumsum(0) / counts.sum()
+            shares[-1] = 1.0  # exactly, whatever the rounding
+            cumulative[row, : counts.numel()] = shares
+        table = cumulative.to(draw.device)[slot]  # (N, T, widest)
+        cluster = (table <= draw.to(torch.float64).unsqueeze(-1)).sum(-1)
+        return torch.minimum(cluster, size - 1)
 
     def _apply_choices(
         self,
@@ -435,6 +488,11 @@ class FeatureBank:
                 "centers": torch.cat(centers).numpy()
                 if centers
                 else np.zeros((0, self.feature_channels), dtype=np.float32),
+                "center_populations": torch.cat(
+                    [self._populations[label] for label in classes]
+                ).numpy()
+                if self._populations and classes
+                else np.zeros(0, dtype=np.int64),
                 **{f"record_{name}": value.numpy() for name, value in records.items()},
             },
         )
@@ -473,6 +531,12 @@ class FeatureBank:
                 arrays["center_classes"], arrays["center_counts"], ends, strict=True
             )
         }
+        if arrays["center_populations"].size:
+            populations = torch.from_numpy(arrays["center_populations"])
+            bank._populations = {
+                label: populations[end - centers.shape[0] : end].clone()
+                for (label, centers), end in zip(bank._centers.items(), ends.tolist(), strict=True)
+            }
         if arrays["record_classes"].size:
             bank._records = [
                 {name: torch.from_numpy(arrays[f"record_{name}"]) for name in _RECORD_FIELDS}

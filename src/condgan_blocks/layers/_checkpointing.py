@@ -32,25 +32,28 @@ def _norm_buffers(block: nn.Module) -> list[Tensor]:
     ]
 
 
-def run_blocks(blocks: nn.ModuleList, x: Tensor, *, checkpointed: bool) -> Tensor:
+def run_blocks(
+    blocks: nn.ModuleList, x: Tensor, *, checkpointed: bool, condition: Tensor | None = None
+) -> Tensor:
     """Apply ``blocks`` in order, recomputing their activations in backward when ``checkpointed``.
 
     Checkpointing only applies while autograd records; in inference it changes nothing. Batch-norm
     running statistics are updated once per forward, as without checkpointing: the recomputation
-    in backward restores them.
+    in backward restores them. ``condition`` goes to every block (label-modulated blocks).
     """
     use_checkpoint = checkpointed and torch.is_grad_enabled()
+    extra = () if condition is None else (condition,)
     for block in blocks:
         if not use_checkpoint:
-            x = block(x)
+            x = block(x, *extra)
             continue
         buffers = _norm_buffers(block)
         if not buffers:
-            x = checkpoint(block, x, use_reentrant=False)
+            x = checkpoint(block, x, *extra, use_reentrant=False)
             continue
 
         def contexts(buffers: list[Tensor] = buffers):
             return contextlib.nullcontext(), _keep_norm_statistics(buffers)
 
-        x = checkpoint(block, x, use_reentrant=False, context_fn=contexts)
+        x = checkpoint(block, x, *extra, use_reentrant=False, context_fn=contexts)
     return x

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import check_positive_int
+from .._checks import check_bool, check_positive_int
 from ._factory import conv_parameters
 
 
@@ -88,14 +88,20 @@ def _pooled_to(condition: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 def check_label_modulation(
-    label_modulation: object, norm: str, *, name: str = "label_modulation", norm_name: str = "norm"
+    label_modulation: object,
+    norm: str,
+    *,
+    name: str = "label_modulation",
+    norm_name: str = "norm",
+    where: str = "the upsamplings' norms",
 ) -> int:
     """``label_modulation`` (hidden channels, 0 for off) as an int; it needs a norm to modulate.
-    ``name`` and ``norm_name`` are the fields' names in the error messages."""
+    ``name`` and ``norm_name`` are the fields' names in the error messages, ``where`` says
+    which norms it modulates."""
     hidden = check_positive_int(name, label_modulation, minimum=0)
     if hidden and norm == "none":
         raise ValueError(
-            f"{name}={hidden} modulates the upsamplings' norms, but {norm_name}='none' has "
+            f"{name}={hidden} modulates {where}, but {norm_name}='none' has "
             f"none: use {norm_name}='instance' or {name}=0"
         )
     return hidden
@@ -104,6 +110,20 @@ def check_label_modulation(
 def label_modulation_parameters(channels: int, condition_channels: int, hidden: int) -> int:
     """Parameters of a `LabelModulatedNorm` around a parameter-free norm."""
     return conv_parameters(3, condition_channels, hidden) + conv_parameters(3, hidden, 2 * channels)
+
+
+def check_modulated_blocks(
+    label_modulation_blocks: object, label_modulation: int, *, name: str = "label_modulation"
+) -> bool:
+    """``label_modulation_blocks`` as a bool; it uses ``label_modulation``'s hidden width, so
+    that must be on. ``name`` is that field's name in the error message."""
+    check_bool("label_modulation_blocks", label_modulation_blocks)
+    if label_modulation_blocks and not label_modulation:
+        raise ValueError(
+            f"label_modulation_blocks=True modulates the residual blocks with {name}'s hidden "
+            f"channels, but {name}=0: set {name} (e.g. 32) or label_modulation_blocks=False"
+        )
+    return label_modulation_blocks
 
 
 def run_upsampling(up: nn.Sequential, x: Tensor, condition: Tensor) -> Tensor:

@@ -18,7 +18,7 @@ import torch
 from .._checks import check_bool, check_number, check_positive_int
 from ..layers._factory import NORMS, PADDINGS, check_choice
 from ..layers._groups import UPSAMPLES
-from ..layers.label_modulation import check_label_modulation
+from ..layers.label_modulation import check_label_modulation, check_modulated_blocks
 from ..losses.adversarial import GAN_MODES
 from ..losses.class_balance import check_balance_power
 from .overrides import apply_overrides, check_config_key, parse_override
@@ -83,6 +83,9 @@ class GeneratorConfig(_Section):
         label_modulation: Hidden channels of a label-modulated norm (SPADE,
             [`LabelModulatedNorm`][condgan_blocks.LabelModulatedNorm]) in every upsampling of
             G1 and the enhancers; 0 (off, the original's layout) by default. Needs a norm.
+        label_modulation_blocks: Modulate the second norm of every residual block of G1 and
+            the enhancers too (``label_modulation`` hidden channels); False, the original's
+            layout, by default. The demo preset turns it on.
         num_enhancers: Local enhancers added in stage "local" (``n_local_enhancers``).
         local_base_channels: Width of the finest enhancer; None gives
             ``base_channels // 2 ** num_enhancers``, the original's layout.
@@ -111,6 +114,7 @@ class GeneratorConfig(_Section):
     upsample: str = "transposed"
     condition_skips: bool = False
     label_modulation: int = 0
+    label_modulation_blocks: bool = False
     num_enhancers: int = 1
     local_base_channels: int | None = None
     num_blocks_local: int = 3
@@ -129,6 +133,12 @@ class GeneratorConfig(_Section):
             self.norm,
             name=self._name("label_modulation"),
             norm_name=self._name("norm"),
+        )
+        check_bool(self._name("label_modulation_blocks"), self.label_modulation_blocks)
+        check_modulated_blocks(
+            self.label_modulation_blocks,
+            self.label_modulation,
+            name=self._name("label_modulation"),
         )
         check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
         if self.local_base_channels is not None:
@@ -334,7 +344,12 @@ class OptimizerConfig(_Section):
 _ENHANCER_KEYS = ("num_enhancers", "local_base_channels", "num_blocks_local")
 # Generator fields added after the first release, with the value that reproduces the networks of
 # a checkpoint written before them.
-GENERATOR_FIELDS_ADDED = {"upsample": "transposed", "condition_skips": False, "label_modulation": 0}
+GENERATOR_FIELDS_ADDED = {
+    "upsample": "transposed",
+    "condition_skips": False,
+    "label_modulation": 0,
+    "label_modulation_blocks": False,
+}
 # Fields that fix the shapes of the networks: a checkpoint must agree on all of them.
 ARCHITECTURE_KEYS = (
     "num_classes",

@@ -36,6 +36,7 @@ _GLOBAL_FIELDS = (
     "upsample",
     "condition_skips",
     "label_modulation",
+    "label_modulation_blocks",
 )
 
 
@@ -181,6 +182,7 @@ def _global_generator(config: TrainingConfig) -> GlobalGenerator:
         upsample=g.upsample,
         condition_skips=g.condition_skips,
         label_modulation=g.label_modulation,
+        label_modulation_blocks=g.label_modulation_blocks,
         checkpoint_activations=g.checkpoint_activations,
     )
 

@@ -390,6 +390,7 @@ def _train(options: dict[str, Any], rest: list[str], ignored: list[str]) -> list
         out += _set("training.losses.texture_weight", 0.0)
         out += _set("training.generator.condition_skips", False)
         out += _set("training.generator.label_modulation", 0)
+        out += _set("training.generator.label_modulation_blocks", False)
         options = {**TRAIN_DEFAULTS, **options}
     named = "name" in options or "checkpoints_dir" in options
     if named or (as_original and "--output" not in given):
