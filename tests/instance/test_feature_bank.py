@@ -531,7 +531,7 @@ def test_sample_never_draws_an_empty_cluster_and_checks_the_flag(tmp_path):
     np.savez(tmp_path / "empty_cluster.npz", **arrays)
     loaded = FeatureBank.load(tmp_path / "empty_cluster.npz")
     assert cluster_shares(loaded)[loaded.populations[7] == 0].item() == 0.0
-    with pytest.raises(TypeError, match="by_population must be a bool, got 1"):
+    with pytest.raises(TypeError, match="by_population must be a bool, got int 1"):
         bank.sample(torch.tensor([[[[7000]]]]), by_population=1)
 
 

@@ -66,14 +66,15 @@ def global_generator_size(
     widths = [base_channels * 2**i for i in range(num_downsamples + 1)]
     total = stem_parameters(in_channels, base_channels, norm)
     total += sum(downsampling_parameters(w, norm) for w in widths[:-1])
-    total += num_blocks * resnet_block_parameters(widths[-1], norm)
+    block_modulation = label_modulation if label_modulation_blocks else 0
+    total += num_blocks * resnet_block_parameters(
+        widths[-1], norm, condition_channels=in_channels, label_modulation=block_modulation
+    )
     total += sum(upsampling_parameters(w + skip, norm, w // 2) for w in widths[1:])
     if label_modulation:
         total += sum(
             label_modulation_parameters(w // 2, in_channels, label_modulation) for w in widths[1:]
         )
-    if label_modulation and label_modulation_blocks:
-        total += num_blocks * label_modulation_parameters(widths[-1], in_channels, label_modulation)
     if include_head:
         total += image_head_parameters(base_channels + skip, out_channels)
     return widest, total

@@ -57,9 +57,10 @@ def _stage_parameters(
 ) -> int:
     skip = in_channels if condition_skips else 0
     total = stem_parameters(in_channels, width, norm) + downsampling_parameters(width, norm)
-    total += num_blocks * resnet_block_parameters(2 * width, norm)
-    if label_modulation and label_modulation_blocks:
-        total += num_blocks * label_modulation_parameters(2 * width, in_channels, label_modulation)
+    block_modulation = label_modulation if label_modulation_blocks else 0
+    total += num_blocks * resnet_block_parameters(
+        2 * width, norm, condition_channels=in_channels, label_modulation=block_modulation
+    )
     total += upsampling_parameters(2 * width + skip, norm, width)
     if label_modulation:
         total += label_modulation_parameters(width, in_channels, label_modulation)

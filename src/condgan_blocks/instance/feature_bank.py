@@ -17,7 +17,7 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
-from .._checks import check_image_batch, check_positive_int
+from .._checks import check_bool, check_image_batch, check_positive_int
 from ._feature_bank_io import read_bank_file, read_pix2pixhd_npy, write_bank_file
 from .ids import (
     IdTable,
@@ -346,8 +346,7 @@ class FeatureBank:
         generator: torch.Generator | None,
         by_population: bool,
     ) -> Tensor:
-        if not isinstance(by_population, bool):
-            raise TypeError(f"by_population must be a bool, got {by_population!r}")
+        check_bool("by_population", by_population)
         if not self._centers:
             raise ValueError("the FeatureBank has no cluster centres: call fit() or load() first")
         instances = check_instance_map(instances)

@@ -15,6 +15,7 @@ from ._factory import (
     make_conv,
     norm_parameters,
 )
+from .label_modulation import label_modulation_parameters
 
 UPSAMPLES = ("resize", "transposed")
 
@@ -114,6 +115,13 @@ def image_head_parameters(in_channels: int, out_channels: int) -> int:
     return conv_parameters(7, in_channels, out_channels)
 
 
-def resnet_block_parameters(channels: int, norm: str) -> int:
-    """Parameters of a ``ResnetBlock(channels, norm=norm)``: two 3x3 convolutions and norms."""
-    return 2 * (conv_parameters(3, channels, channels) + norm_parameters(norm, channels))
+def resnet_block_parameters(
+    channels: int, norm: str, *, condition_channels: int = 0, label_modulation: int = 0
+) -> int:
+    """Parameters of a ``ResnetBlock(channels, norm=norm, label_modulation=...,
+    condition_channels=...)``: two 3x3 convolutions and norms, the second one modulated when
+    ``label_modulation`` > 0."""
+    total = 2 * (conv_parameters(3, channels, channels) + norm_parameters(norm, channels))
+    if label_modulation:
+        total += label_modulation_parameters(channels, condition_channels, label_modulation)
+    return total

@@ -16,7 +16,6 @@ from ._groups import resnet_block_parameters
 from .label_modulation import (
     LabelModulatedNorm,
     check_label_modulation,
-    label_modulation_parameters,
 )
 
 
@@ -83,13 +82,12 @@ class ResnetBlock(nn.Module):
                 f"label_modulation={hidden} needs condition_channels, the channels of the "
                 "condition that drives it"
             )
-        modulation = (
-            label_modulation_parameters(channels, condition_channels, hidden) if hidden else 0
-        )
         check_architecture_size(
             "ResnetBlock",
             max(channels, condition_channels, hidden),
-            resnet_block_parameters(channels, norm) + modulation,
+            resnet_block_parameters(
+                channels, norm, condition_channels=condition_channels, label_modulation=hidden
+            ),
             hint="channels, condition_channels or label_modulation",
         )
         self.conv1 = make_conv(channels, channels, 3, padding=padding)
