@@ -8,7 +8,14 @@ import sys
 import pytest
 import torch
 
-from condgan_blocks.data import CAR_COLORS, PAVEMENT_RGB, SYNTHETIC_CLASSES, SyntheticScenes
+from condgan_blocks.data import (
+    CAR_COLORS,
+    PAVEMENT_RGB,
+    SYNTHETIC_CLASSES,
+    SyntheticScenes,
+    shared_scene_cache,
+    synthetic_scenes,
+)
 
 SIZE = (64, 128)
 ROAD, SIDEWALK, CAR = 3, 4, 5
@@ -180,6 +187,38 @@ def test_cache_hands_out_equal_independent_copies(monkeypatch):
         assert torch.equal(again[key], plain[1][key])
         assert torch.equal(last[key], plain[1][key])
     assert again["path"] == plain[1]["path"]
+
+
+def test_shared_cache_draws_each_scene_once_across_datasets(monkeypatch):
+    drawn = []
+    render = synthetic_scenes.render_scene
+    monkeypatch.setattr(
+        synthetic_scenes,
+        "render_scene",
+        lambda rng, h, w: drawn.append((h, w)) or render(rng, h, w),
+    )
+    plain = SyntheticScenes(3, size=(16, 32), seed=4)[2]
+    drawn.clear()
+    with shared_scene_cache():
+        first = SyntheticScenes(3, size=(16, 32), seed=4, cache=True)[2]
+        first["image"].zero_()  # a consumer's write stays in its copy
+        with shared_scene_cache():  # nested: the same samples
+            again = SyntheticScenes(5, size=(16, 32), seed=4, cache=True)[2]
+        assert len(drawn) == 1
+        for other in (
+            SyntheticScenes(3, size=(16, 32), seed=5, cache=True),  # another seed
+            SyntheticScenes(3, size=(16, 32), seed=4, split="val", cache=True),  # split
+            SyntheticScenes(3, size=(32, 16), seed=4, cache=True),  # size
+            SyntheticScenes(3, size=(16, 32), seed=4),  # no cache: never shares
+        ):
+            other[2]
+        assert len(drawn) == 5
+    for key in ("label", "instance", "image"):
+        assert torch.equal(again[key], plain[key])
+    after = SyntheticScenes(3, size=(16, 32), seed=4, cache=True)  # the block is over
+    assert after.cached_indices() == []
+    after[2]
+    assert len(drawn) == 6
 
 
 @pytest.mark.parametrize(

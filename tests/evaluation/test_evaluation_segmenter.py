@@ -30,6 +30,23 @@ def test_segment_returns_the_input_size(height, width):
     assert int(out.max()) < 5
 
 
+@pytest.mark.parametrize("num_downsamples", [0, 1, 2])
+def test_fuse_is_one_convolution_of_the_concatenated_features(num_downsamples):
+    # forward sums the fuse convolution's two weight halves: it must equal fuse(cat([y, skip]))
+    torch.manual_seed(0)
+    net = SegmentationNet(3, 5, base_channels=4, num_downsamples=num_downsamples).eval()
+    x = torch.randn(2, 3, 16, 24)
+    skip = net.stem(x)
+    y = skip
+    for stage in net.stages:
+        y = stage(y)
+    y = torch.nn.functional.interpolate(
+        net.context(y), size=skip.shape[-2:], mode="bilinear", align_corners=False
+    )
+    expected = net.head(net.fuse(torch.cat([y, skip], 1)))
+    torch.testing.assert_close(net(x), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_training_is_seeded_and_learns():
     scenes = SyntheticScenes(4, size=(16, 32), seed=2)
 

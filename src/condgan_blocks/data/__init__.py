@@ -25,7 +25,12 @@ from .instance_maps import instances_from_labels
 from .label_colours import colorize
 from .loader import SeededDataLoader, collate, first_batches, make_dataloader
 from .paired_folder import PairedFolderDataset
-from .synthetic_scenes import SYNTHETIC_CLASSES, SyntheticClass, SyntheticScenes
+from .synthetic_scenes import (
+    SYNTHETIC_CLASSES,
+    SyntheticClass,
+    SyntheticScenes,
+    shared_scene_cache,
+)
 from .transforms import (
     Compose,
     PadToMultiple,
@@ -83,4 +88,5 @@ __all__ = [
     "prepare_folder",
     "read_palette",
     "resize_sample",
+    "shared_scene_cache",
 ]

@@ -24,7 +24,8 @@ the feature bank real styles to find.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -39,6 +40,40 @@ from .validation import Problem, ValidationReport, sample_problems
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 _MIN_SIZE = 16
+# While `shared_scene_cache` is active: (seed, split, size) -> {index: sample}
+_shared_samples: dict[tuple[int, str, tuple[int, int]], dict[int, dict[str, Any]]] | None = None
+
+
+@contextlib.contextmanager
+def shared_scene_cache() -> Iterator[None]:
+    """Within this block, every [`SyntheticScenes`][condgan_blocks.data.SyntheticScenes]
+    built with ``cache=True`` shares its drawn samples with the others of the same seed, split
+    and size, so each scene is drawn once per block however many datasets ask for it.
+
+    The recipe's ``demo`` runs train, encode-features, generate and evaluate in one process;
+    each builds its own datasets, and without this each would draw the 400 training scenes
+    again (about 4.5 s each at 64x128). The samples are dropped when the outermost block ends.
+    A data-loader worker process keeps its own copy, as with ``cache=True`` alone.
+
+    Examples:
+        >>> with shared_scene_cache():
+        ...     first = SyntheticScenes(4, size=(16, 32), cache=True)
+        ...     _ = first[1]
+        ...     second = SyntheticScenes(8, size=(16, 32), cache=True)  # another length
+        ...     second.cached_indices()
+        [1]
+        >>> SyntheticScenes(4, size=(16, 32), cache=True).cached_indices()  # block over
+        []
+    """
+    global _shared_samples
+    if _shared_samples is not None:  # nested: the outer block owns the samples
+        yield
+        return
+    _shared_samples = {}
+    try:
+        yield
+    finally:
+        _shared_samples = None
 
 
 class SyntheticClass(NamedTuple):
@@ -90,7 +125,9 @@ class SyntheticScenes(Dataset):
         cache: Keep every drawn sample in memory (before the transform) and hand out copies
             on later accesses: many epochs over a small set then draw each scene once. Costs
             ``H * W * 28`` bytes per sample (about 230 KB at 64x128, 3.7 MB at 256x512); each
-            data-loader worker keeps its own cache.
+            data-loader worker keeps its own cache. Inside
+            [`shared_scene_cache`][condgan_blocks.data.shared_scene_cache] datasets of the same
+            seed, split and size share one cache.
 
     Each sample is a dict:
 
@@ -143,7 +180,11 @@ class SyntheticScenes(Dataset):
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable or None, got {transform!r}")
         self.transform = transform
-        self._cache: dict[int, dict[str, Any]] | None = {} if check_bool("cache", cache) else None
+        self._cache: dict[int, dict[str, Any]] | None = None
+        if check_bool("cache", cache):
+            shared = _shared_samples
+            key = (self.seed, split, self.size)
+            self._cache = {} if shared is None else shared.setdefault(key, {})
 
     def __len__(self) -> int:
         return self.num_samples
@@ -165,6 +206,10 @@ class SyntheticScenes(Dataset):
                 k: v.clone() if isinstance(v, Tensor) else v for k, v in self._cache[key].items()
             }
         return sample if self.transform is None else self.transform(sample)
+
+    def cached_indices(self) -> list[int]:
+        """The indices whose samples the cache holds, sorted ([] without ``cache``)."""
+        return [] if self._cache is None else sorted(self._cache)
 
     def _check_index(self, index: int) -> int:
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):

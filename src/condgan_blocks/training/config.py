@@ -85,7 +85,7 @@ class GeneratorConfig(_Section):
             G1 and the enhancers; 0 (off, the original's layout) by default. Needs a norm.
         label_modulation_blocks: Modulate the second norm of every residual block of G1 and
             the enhancers too (``label_modulation`` hidden channels); False, the original's
-            layout, by default. The demo preset turns it on.
+            layout, by default. The demo and folder presets turn it on.
         num_enhancers: Local enhancers added in stage "local" (``n_local_enhancers``).
         local_base_channels: Width of the finest enhancer; None gives
             ``base_channels // 2 ** num_enhancers``, the original's layout.
