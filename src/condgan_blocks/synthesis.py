@@ -241,6 +241,8 @@ class Synthesizer:
         >>> synthesizer = Synthesizer(generator, 3, bank=bank)
         >>> synthesizer.in_channels, synthesizer.num_styles
         (6, {1: 1, 2: 1})
+        >>> synthesizer.style_populations  # one instance per class: each cluster holds it
+        {1: [1], 2: [1]}
         >>> labels = instances.clone()
         >>> image = synthesizer(labels, instances, {2: 0}, seed=7)
         >>> image.shape, bool(image.abs().max() <= 1)
@@ -529,6 +531,15 @@ class Synthesizer:
         if self.bank is None:
             return {}
         return {label: len(centers) for label, centers in self.bank.centers.items()}
+
+    @property
+    def style_populations(self) -> dict[int, list[int]]:
+        """``{class: instances each cluster stands for}`` of the bank (empty without a bank or
+        for a bank without populations): how often `__call__` draws each style, and the
+        editor's random styles with it."""
+        if self.bank is None:
+            return {}
+        return {label: sizes.tolist() for label, sizes in self.bank.populations.items()}
 
     def padding(self, height: int, width: int) -> tuple[int, int, int, int]:
         """The padding a map of size (height, width) gets: ``(left, right, top, bottom)``.

@@ -259,6 +259,40 @@ def test_randomize_styles_is_seeded():
         session.randomize_styles(-1)
 
 
+def test_random_styles_follow_the_style_weights():
+    # every class of the scene weighted: a zero-weight cluster is never drawn, and over many
+    # draws each cluster comes up in proportion to its weight
+    weights = {class_id: [3.0, 0.0, 1.0] for class_id in range(len(CLASSES))}
+    session = make_session(style_weights=weights)
+    counts = torch.zeros(NUM_STYLES)
+    for seed in range(200):
+        for cluster in session.randomize_styles(seed).values():
+            counts[cluster] += 1
+    assert counts[1] == 0
+    assert abs(float(counts[0] / counts.sum()) - 0.75) < 0.05
+    uniform = make_session()  # no weights: every cluster drawn
+    drawn = {c for seed in range(20) for c in uniform.randomize_styles(seed).values()}
+    assert drawn == set(range(NUM_STYLES))
+
+
+@pytest.mark.parametrize(
+    ("weights", "error", "match"),
+    [
+        ({CAR: [1.0, 2.0]}, ValueError, r"style_weights\[5\] must hold 3 weights"),
+        ({CAR: [1.0, -1.0, 1.0]}, ValueError, "finite weights >= 0"),
+        ({CAR: [1.0, float("nan"), 1.0]}, ValueError, "finite weights >= 0"),
+        ({CAR: [0, 0, 0]}, ValueError, "sums to 0"),
+        ({CAR: [1, True, 1]}, TypeError, "must hold numbers"),
+        ({CAR: "abc"}, TypeError, "sequence of numbers"),
+        ({9: [1, 1, 1]}, ValueError, "class 9 has no styles"),
+        ([1, 2, 3], TypeError, "mapping of class to weights"),
+    ],
+)
+def test_bad_style_weights_are_refused(weights, error, match):
+    with pytest.raises(error, match=match):
+        make_session(num_styles={CAR: NUM_STYLES}, style_weights=weights)
+
+
 def test_render_gives_pngs_of_the_right_size():
     session = make_session()
     pictures = session.render()

@@ -39,6 +39,10 @@ def test_editor_images_are_the_synthesizers(synthesizer):
     labels, instances = scene((29, 61))  # an odd size: padded and cropped on both paths
     session = EditorSession(labels, instances, classes=CLASSES, generate=synthesizer)
     assert session.num_styles == synthesizer.num_styles  # taken from the Synthesizer's bank
+    populations = synthesizer.bank.populations  # and its random styles' weights
+    assert {k: v.tolist() for k, v in session.style_weights.items()} == {
+        k: v.float().tolist() for k, v in populations.items()
+    }
     assert session.generated().shape == (3, 29, 61)
     assert torch.equal(session.generated(), expected_image(synthesizer, session))
     car, _ = car_of(session)

@@ -20,6 +20,7 @@ from ..instance.ids import check_instance_map, check_same_size
 from ..visualization import to_uint8_image
 from ._png import encode_png
 from .brush import stroke_mask
+from .style_weights import check_style_weights
 
 GenerateFn = Callable[[Tensor, Tensor, dict[int, int]], Tensor]
 """``generate(labels, instances, choices)``: maps of shape (1, 1, H, W) and ``{instance id:
@@ -88,6 +89,10 @@ class EditorSession:
         num_styles: ``{class: number of clusters}``, e.g. from ``FeatureBank.centers``; by
             default the ``num_styles`` of ``generate`` when it has them (a Synthesizer's bank),
             else none.
+        style_weights: ``{class: relative frequency of each cluster}`` for the random styles
+            (classes left out draw uniformly); by default, when ``num_styles`` is also left to
+            ``generate``, its ``style_populations`` (a Synthesizer's bank: each style drawn as
+            often as it occurs in the data, as the Synthesizer draws them), else none.
         class_divisor: Divisor of the instance id encoding.
         max_history: Most states kept for undo.
         max_history_bytes: About the most memory the undo history may hold: maps shared
@@ -119,6 +124,7 @@ class EditorSession:
         classes: Sequence[EditorClass],
         generate: GenerateFn,
         num_styles: Mapping[int, int] | None = None,
+        style_weights: Mapping[int, Sequence[float]] | None = None,
         class_divisor: int = 1000,
         max_history: int = 100,
         max_history_bytes: int = 256 * 2**20,
@@ -132,7 +138,12 @@ class EditorSession:
         self.generate_fn = generate
         if num_styles is None:
             num_styles = getattr(generate, "num_styles", None)
+            if style_weights is None:  # the same bank's populations (its styled classes)
+                populations = getattr(generate, "style_populations", None) or {}
+                styled = num_styles or {}
+                style_weights = {k: v for k, v in populations.items() if styled.get(k)}
         self.num_styles = {int(k): int(v) for k, v in (num_styles or {}).items() if int(v) > 0}
+        self.style_weights = check_style_weights(style_weights or {}, self.num_styles)
         if class_divisor < 1 or max_history < 1:
             raise ValueError(
                 f"class_divisor and max_history must be >= 1, got {class_divisor}, {max_history}"
@@ -256,10 +267,11 @@ class EditorSession:
     def _random_choices(
         self, ids: list[int], classes: list[int], kept: Mapping[int, int]
     ) -> dict[int, int]:
-        """``kept`` plus a random cluster for every other instance of a styled class.
+        """``kept`` plus a random cluster for every other instance of a styled class: by
+        ``style_weights`` where the class has them, else uniformly.
 
-        Instances draw in id order; a run of instances with the same number of clusters draws
-        in one call, which gives the same numbers as one call per instance.
+        Instances draw in id order; a run of instances that draw alike (the same number of
+        clusters, uniformly; or the same weighted class) draws in one call.
         """
         choices, draws = {}, []
         for instance_id, class_id in zip(ids, classes, strict=True):
@@ -267,11 +279,16 @@ class EditorSession:
             if instance_id in kept and 0 <= kept[instance_id] < count:
                 choices[instance_id] = kept[instance_id]
             elif count:
-                draws.append((instance_id, count))
-        for count, run in itertools.groupby(draws, key=lambda draw: draw[1]):
+                weighted = class_id if class_id in self.style_weights else None
+                draws.append((instance_id, (count, weighted)))
+        for (count, weighted), run in itertools.groupby(draws, key=lambda draw: draw[1]):
             run_ids = [instance_id for instance_id, _ in run]
-            drawn = torch.randint(count, (len(run_ids),), generator=self._rng).tolist()
-            choices.update(zip(run_ids, drawn, strict=True))
+            if weighted is None:
+                drawn = torch.randint(count, (len(run_ids),), generator=self._rng)
+            else:
+                weights = self.style_weights[weighted]
+                drawn = torch.multinomial(weights, len(run_ids), True, generator=self._rng)
+            choices.update(zip(run_ids, drawn.tolist(), strict=True))
         return {instance_id: choices[instance_id] for instance_id in ids if instance_id in choices}
 
     # -- checks -------------------------------------------------------------------------------
