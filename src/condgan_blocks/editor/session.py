@@ -101,7 +101,11 @@ class EditorSession:
         seed: Seed of the first random styles.
 
     Raises:
-        ValueError: If the maps are invalid or hold a class not in ``classes``.
+        ValueError: If the maps are invalid or hold a class not in ``classes``, or for
+            ``style_weights`` of a class without styles, of the wrong count, negative,
+            non-finite or all zero.
+        TypeError: If ``generate`` is not callable or ``style_weights`` is not a mapping
+            of number sequences.
 
     Examples:
         >>> labels = torch.tensor([[0, 0, 5, 5]])
