@@ -113,15 +113,20 @@ def label_modulation_parameters(channels: int, condition_channels: int, hidden: 
 
 
 def check_modulated_blocks(
-    label_modulation_blocks: object, label_modulation: int, *, name: str = "label_modulation"
+    label_modulation_blocks: object,
+    label_modulation: int,
+    *,
+    name: str = "label_modulation",
+    flag_name: str = "label_modulation_blocks",
 ) -> bool:
     """``label_modulation_blocks`` as a bool; it uses ``label_modulation``'s hidden width, so
-    that must be on. ``name`` is that field's name in the error message."""
-    check_bool("label_modulation_blocks", label_modulation_blocks)
+    that must be on. ``name`` and ``flag_name`` are the two fields' names in the error
+    messages."""
+    check_bool(flag_name, label_modulation_blocks)
     if label_modulation_blocks and not label_modulation:
         raise ValueError(
-            f"label_modulation_blocks=True modulates the residual blocks with {name}'s hidden "
-            f"channels, but {name}=0: set {name} (e.g. 32) or label_modulation_blocks=False"
+            f"{flag_name}=True modulates the residual blocks with {name}'s hidden "
+            f"channels, but {name}=0: set {name} (e.g. 32) or {flag_name}=False"
         )
     return label_modulation_blocks
 

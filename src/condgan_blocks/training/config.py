@@ -134,11 +134,11 @@ class GeneratorConfig(_Section):
             name=self._name("label_modulation"),
             norm_name=self._name("norm"),
         )
-        check_bool(self._name("label_modulation_blocks"), self.label_modulation_blocks)
         check_modulated_blocks(
             self.label_modulation_blocks,
             self.label_modulation,
             name=self._name("label_modulation"),
+            flag_name=self._name("label_modulation_blocks"),
         )
         check_positive_int(self._name("num_enhancers"), self.num_enhancers, minimum=1)
         if self.local_base_channels is not None:
